@@ -1,0 +1,100 @@
+"""A user's own account, and accounts managed by an admin."""
+
+from flask import Blueprint, request, url_for
+from marshmallow import ValidationError
+
+from accounts import commit_account, ensure_admin_remains
+from errors import Forbidden, NotFoundError
+from extensions import db
+from models import User
+from schemas.user import UserCreateSchema, UserSchema, UserUpdateSchema
+from security import login_required, require_user, role_required
+from validation import parse_body
+
+bp = Blueprint("users", __name__, url_prefix="/api/users")
+
+ADMIN_ONLY_FIELDS = {"role", "is_active"}
+
+
+def _visible_user(user_id):
+    """The user if the caller is that user or an admin.
+
+    Anyone else gets the same 404 as for a missing id, so ids reveal nothing.
+    """
+    caller = require_user()
+    if caller.id != user_id and not caller.is_admin:
+        raise NotFoundError("User not found.")
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFoundError("User not found.")
+    return user
+
+
+def _check_current_password(user, data):
+    current = data.get("current_password")
+    if current is None:
+        raise ValidationError("Required to change your own password.", "current_password")
+    if not user.check_password(current):
+        raise ValidationError("Incorrect password.", "current_password")
+
+
+@bp.post("")
+@role_required("admin")
+def create_user():
+    """Create a user with any role (admin)."""
+    data = parse_body(UserCreateSchema())
+    user = User(
+        name=data["name"], email=data["email"], role=data["role"], is_active=data["is_active"]
+    )
+    user.set_password(data["password"])
+    commit_account(user)
+    return UserSchema().dump(user), 201, {"Location": url_for("users.get_user", user_id=user.id)}
+
+
+@bp.get("/<id:user_id>")
+@login_required
+def get_user(user_id):
+    """Read a user (self or admin)."""
+    return UserSchema().dump(_visible_user(user_id))
+
+
+@bp.route("/<id:user_id>", methods=["PUT", "PATCH"])
+@login_required
+def update_user(user_id):
+    """Update a user (self or admin). PUT needs name and email; PATCH any subset.
+
+    Changing the password or deactivating the user ends all of its sessions.
+    """
+    caller = require_user()
+    user = _visible_user(user_id)
+    data = parse_body(UserUpdateSchema(partial=request.method == "PATCH"))
+    if ADMIN_ONLY_FIELDS & data.keys() and not caller.is_admin:
+        raise Forbidden("Only an admin may change role or is_active.")
+    if "password" in data and user is caller:
+        _check_current_password(user, data)
+
+    leaves_admins = data.get("role", "admin") != "admin" or data.get("is_active") is False
+    if leaves_admins:
+        ensure_admin_remains(user)
+    ends_sessions = "password" in data or (user.is_active and data.get("is_active") is False)
+
+    for field in ("name", "email", "role", "is_active"):
+        if field in data:
+            setattr(user, field, data[field])
+    if "password" in data:
+        user.set_password(data["password"])
+    if ends_sessions:
+        user.revoke_sessions()
+    commit_account(user)
+    return UserSchema().dump(user)
+
+
+@bp.delete("/<id:user_id>")
+@login_required
+def delete_user(user_id):
+    """Delete a user and its sessions (self or admin)."""
+    user = _visible_user(user_id)
+    ensure_admin_remains(user)
+    db.session.delete(user)
+    db.session.commit()
+    return "", 204

@@ -1,0 +1,75 @@
+"""Management commands: ``flask --app app <command>``."""
+
+import sys
+
+import click
+from flask import current_app
+from marshmallow import ValidationError
+from sqlalchemy import delete, or_
+
+import demo
+from accounts import commit_account
+from errors import Conflict
+from extensions import db
+from models import ROLES, AuthSession, User
+from models.base import utcnow
+from schemas.user import UserCreateSchema
+
+
+@click.command("create-user")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice(ROLES), default="viewer", show_default=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def create_user_command(email, name, role, password_stdin):
+    """Create a user (for example the first admin)."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        data = UserCreateSchema().load(
+            {"email": email, "name": name, "role": role, "password": password}
+        )
+    except ValidationError as exc:
+        for field, messages in exc.messages.items():
+            click.echo(f"Error: {field}: {' '.join(messages)}", err=True)
+        sys.exit(1)
+    user = User(name=data["name"], email=data["email"], role=data["role"], is_active=True)
+    user.set_password(data["password"])
+    try:
+        commit_account(user)
+    except Conflict as exc:
+        click.echo(f"Error: {exc.detail}", err=True)
+        sys.exit(1)
+    click.echo(f"Created {user.role} {user.email} (id {user.id}).")
+
+
+@click.command("seed-demo")
+def seed_demo_command():
+    """Add demo users and data (development only)."""
+    if current_app.config["APP_ENV"] == "production":
+        click.echo("Error: seed-demo is for development; APP_ENV is production.", err=True)
+        sys.exit(1)
+    created = demo.seed_users()
+    for email, role, password in created:
+        click.echo(f"Demo {role}: {email} / {password}")
+    if not created:
+        click.echo("Demo users exist already.")
+
+
+@click.command("purge-sessions")
+def purge_sessions_command():
+    """Delete expired and revoked sessions (safe to run from cron)."""
+    result = db.session.execute(
+        delete(AuthSession).where(
+            or_(AuthSession.expires_at <= utcnow(), AuthSession.revoked_at.is_not(None))
+        )
+    )
+    db.session.commit()
+    click.echo(f"Deleted {result.rowcount} sessions.")
+
+
+def init_app(app):
+    for command in (create_user_command, seed_demo_command, purge_sessions_command):
+        app.cli.add_command(command)

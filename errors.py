@@ -1,0 +1,185 @@
+"""The error hierarchy and the one handler that renders every error.
+
+Views raise an ``AppError`` subclass; marshmallow, Werkzeug, Flask-Limiter and the
+database raise their own. ``handle_error`` is registered for ``Exception`` and turns
+all of them into RFC 9457 problem details, so a client sees one error format.
+"""
+
+import json
+import logging
+from http import HTTPStatus
+
+from flask import current_app
+from marshmallow import ValidationError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from werkzeug.exceptions import BadRequest, HTTPException, NotFound
+
+from observability import request_id
+
+log = logging.getLogger("api.errors")
+
+PROBLEM_MIMETYPE = "application/problem+json"
+
+# The stable machine-readable code for each status an HTTPException may carry.
+CODES_BY_STATUS = {
+    400: "MALFORMED_REQUEST",
+    401: "UNAUTHENTICATED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    409: "CONFLICT",
+    412: "PRECONDITION_FAILED",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    429: "RATE_LIMITED",
+    500: "INTERNAL_ERROR",
+    503: "SERVICE_UNAVAILABLE",
+}
+
+
+class AppError(Exception):
+    """An error the service raises on purpose; subclasses set status, code and detail."""
+
+    status = 500
+    code = "INTERNAL_ERROR"
+    detail = "An unexpected error occurred."
+
+    def __init__(self, detail=None, *, errors=None, headers=None):
+        self.detail = detail or self.detail
+        self.errors = errors
+        self.headers = dict(headers or {})
+        super().__init__(self.detail)
+
+
+class RequestValidationError(AppError):
+    status, code, detail = 400, "VALIDATION_ERROR", "Validation failed"
+
+
+class MalformedRequest(AppError):
+    status, code, detail = 400, "MALFORMED_REQUEST", "The request body is not a JSON object."
+
+
+class InvalidCursor(AppError):
+    status, code, detail = 400, "INVALID_CURSOR", "The pagination cursor is invalid."
+
+
+class Unauthenticated(AppError):
+    status, code, detail = 401, "UNAUTHENTICATED", "Authentication is required."
+
+    def __init__(self, detail=None, **kwargs):
+        super().__init__(detail, **kwargs)
+        self.headers.setdefault("WWW-Authenticate", "Bearer")
+
+
+class Forbidden(AppError):
+    status, code, detail = 403, "FORBIDDEN", "You are not allowed to do this."
+
+
+class NotFoundError(AppError):
+    status, code, detail = 404, "NOT_FOUND", "The resource was not found."
+
+
+class Conflict(AppError):
+    status, code, detail = 409, "CONFLICT", "The request conflicts with the current state."
+
+
+class PreconditionFailed(AppError):
+    status, code = 412, "PRECONDITION_FAILED"
+    detail = "The resource has changed; fetch it again for a fresh ETag."
+
+
+class UnsupportedMediaType(AppError):
+    status, code = 415, "UNSUPPORTED_MEDIA_TYPE"
+    detail = "The request body must be sent as Content-Type: application/json."
+
+
+class RateLimited(AppError):
+    status, code, detail = 429, "RATE_LIMITED", "Too many requests; retry later."
+
+
+class ServiceUnavailable(AppError):
+    status, code = 503, "SERVICE_UNAVAILABLE"
+    detail = "The service is temporarily unavailable; retry later."
+
+
+class InvalidId(BadRequest):
+    """Raised by the ``id`` URL converter.
+
+    Converters run while the URL is matched, before any view; Flask only defers
+    HTTPExceptions from there to the error handler, hence the Werkzeug base class.
+    """
+
+    problem_code = "INVALID_ID"
+    description = "The id in the URL must be a positive integer."
+
+
+class IdOutOfRange(NotFound):
+    """A positive integer too large to be any row's id."""
+
+
+def _flatten(messages, prefix=""):
+    """Turn marshmallow's nested messages into ``{"dotted.path": [messages]}``."""
+    if isinstance(messages, list):
+        return {prefix or "_schema": [str(m) for m in messages]}
+    flat = {}
+    for key, value in messages.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        flat.update(_flatten(value, path))
+    return flat
+
+
+def _is_database_unavailable(exc):
+    if isinstance(exc, OperationalError | InterfaceError | PoolTimeoutError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+def to_app_error(exc):
+    """Map any exception to the ``AppError`` a client should see."""
+    if isinstance(exc, AppError):
+        return exc
+    if isinstance(exc, ValidationError):
+        return RequestValidationError(errors=_flatten(exc.messages))
+    if isinstance(exc, HTTPException):
+        error = AppError(exc.description, headers=dict(exc.get_headers()))
+        error.status = exc.code
+        error.code = getattr(exc, "problem_code", None) or CODES_BY_STATUS.get(
+            exc.code, HTTPStatus(exc.code).name
+        )
+        error.headers.pop("Content-Type", None)
+        return error
+    if _is_database_unavailable(exc):
+        log.warning("database unavailable: %s", type(exc.orig or exc).__name__)
+        return ServiceUnavailable()
+    log.error("unhandled exception", exc_info=exc)
+    return AppError()
+
+
+def problem_response(error):
+    body = {
+        "type": "about:blank",
+        "title": HTTPStatus(error.status).phrase,
+        "status": error.status,
+        "detail": error.detail,
+        "code": error.code,
+    }
+    if error.errors:
+        body["errors"] = error.errors
+    body["request_id"] = request_id()
+    response = current_app.response_class(
+        json.dumps(body), status=error.status, mimetype=PROBLEM_MIMETYPE
+    )
+    response.headers.update(error.headers)
+    return response
+
+
+def handle_error(exc):
+    """The one error handler: every exception becomes problem details."""
+    if isinstance(exc, HTTPException) and exc.code is not None and exc.code < 400:
+        return exc  # routing redirects such as a missing trailing slash
+    return problem_response(to_app_error(exc))
+
+
+def init_app(app):
+    app.register_error_handler(Exception, handle_error)

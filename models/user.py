@@ -1,0 +1,96 @@
+"""Accounts and the server-side sessions that access tokens name."""
+
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, func, select, update
+from sqlalchemy.orm import Mapped, mapped_column
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from extensions import db
+
+from .base import TimestampMixin, UTCDateTime, utcnow
+
+ROLES = ("admin", "editor", "viewer")
+
+
+class User(TimestampMixin, db.Model):
+    __tablename__ = "users"
+    __table_args__ = (
+        Index("ix_users_role", "role"),
+        Index("ix_users_name", "name"),
+        Index("ix_users_created_at", "created_at"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    email: Mapped[str] = mapped_column(String(254), nullable=False)
+    password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
+    role: Mapped[str] = mapped_column(String(20), nullable=False, default="viewer")
+    is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+
+    @property
+    def is_admin(self):
+        return self.role == "admin"
+
+    def set_password(self, password):
+        self.password_hash = hash_password(password)
+
+    def check_password(self, password):
+        return check_password_hash(self.password_hash, password)
+
+    def revoke_sessions(self):
+        """End every session of this user; their tokens stop working at once."""
+        db.session.execute(
+            update(AuthSession)
+            .where(AuthSession.user_id == self.id, AuthSession.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
+
+    @classmethod
+    def by_email(cls, email):
+        return db.session.scalar(select(cls).where(func.lower(cls.email) == email.lower()))
+
+
+# Emails are lower-cased before they are stored; this index keeps them unique
+# case-insensitively on every database, even for rows written around the API.
+Index("uq_users_email_lower", func.lower(User.email), unique=True)
+
+
+class AuthSession(db.Model):
+    """The row an access token names. Revoking it revokes the token."""
+
+    __tablename__ = "auth_sessions"
+    __table_args__ = (
+        Index("ix_auth_sessions_user_id", "user_id"),
+        Index("ix_auth_sessions_expires_at", "expires_at"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Random and unique: the token carries this, never the guessable row id.
+    token_id: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    def is_valid(self, now):
+        return self.revoked_at is None and self.expires_at > now
+
+
+def hash_password(password):
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
+_dummy_hashes = {}
+
+
+def dummy_password_check(password):
+    """Spend the time a real check costs, so unknown emails answer like wrong passwords."""
+    method = current_app.config["PASSWORD_HASH_METHOD"]
+    if method not in _dummy_hashes:
+        _dummy_hashes[method] = generate_password_hash("not-a-real-password", method=method)
+    check_password_hash(_dummy_hashes[method], password)
+    return False

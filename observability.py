@@ -1,0 +1,96 @@
+"""Request ids, structured JSON logs and the headers every response carries."""
+
+import json
+import logging
+import re
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+
+from flask import g, has_request_context, request
+
+REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_RECORD_ATTRIBUTES = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+request_log = logging.getLogger("api.request")
+
+
+def request_id():
+    """The request's id: a well-formed incoming ``X-Request-ID``, else a new one."""
+    if "request_id" not in g:
+        incoming = request.headers.get("X-Request-ID", "")
+        g.request_id = incoming if REQUEST_ID_PATTERN.fullmatch(incoming) else uuid.uuid4().hex
+    return g.request_id
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line; ``extra=`` fields become top-level keys."""
+
+    def format(self, record):
+        entry = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        entry.update(
+            (key, value) for key, value in vars(record).items() if key not in _RECORD_ATTRIBUTES
+        )
+        if "request_id" not in entry and has_request_context():
+            entry["request_id"] = request_id()
+        if record.exc_info:
+            entry["traceback"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+class _DropDevServerAccessLines(logging.Filter):
+    """The development server logs each request too; ours is the structured one."""
+
+    def filter(self, record):
+        return not (record.name == "werkzeug" and " - - [" in record.getMessage())
+
+
+def configure_logging(level):
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(_DropDevServerAccessLines())
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h.formatter, JsonFormatter)]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+
+
+def _start_request():
+    g.started_at = time.perf_counter()
+    request_id()
+
+
+def _finish_response(response):
+    response.headers["X-Request-ID"] = request_id()
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    # Private unless a view said otherwise: only public data may be cached.
+    if "Cache-Control" not in response.headers:
+        response.headers["Cache-Control"] = "no-store"
+        response.vary.add("Authorization")
+    authentication = g.get("authentication")
+    request_log.info(
+        "request",
+        extra={
+            "request_id": request_id(),
+            "method": request.method,
+            "path": request.path,
+            "status": response.status_code,
+            "duration_ms": round((time.perf_counter() - g.started_at) * 1000, 2),
+            "user_id": authentication.user_id if authentication else None,
+            "remote_addr": request.remote_addr,
+        },
+    )
+    return response
+
+
+def init_app(app):
+    configure_logging(app.config["LOG_LEVEL"])
+    app.before_request(_start_request)
+    app.after_request(_finish_response)

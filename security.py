@@ -1,0 +1,133 @@
+"""Access tokens and the ``login_required`` / ``role_required`` decorators.
+
+A token is an itsdangerous-signed, timestamped reference to an ``AuthSession``
+row. The signature makes it tamper-proof without a lookup; the row makes it
+revocable. Every request that sends a token costs one query, which loads the
+session and its user together, so a role change or deactivation counts at once.
+"""
+
+import secrets
+from datetime import timedelta
+from functools import wraps
+
+from flask import current_app, g, request
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import select
+
+from errors import Forbidden, Unauthenticated
+from extensions import db
+from models import AuthSession, User
+from models.base import utcnow
+
+TOKEN_SALT = "access-token"
+INVALID_TOKEN = "The access token is invalid, expired or revoked."
+
+
+def _serializer():
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=TOKEN_SALT)
+
+
+def issue_token(user):
+    """Open a session for ``user`` and return its signed access token."""
+    ttl = current_app.config["ACCESS_TOKEN_TTL"]
+    session = AuthSession(
+        token_id=secrets.token_urlsafe(24),
+        user_id=user.id,
+        expires_at=utcnow() + timedelta(seconds=ttl),
+    )
+    db.session.add(session)
+    db.session.commit()
+    return _serializer().dumps(session.token_id)
+
+
+class _Authentication:
+    """What the request's ``Authorization`` header proved, worked out once."""
+
+    def __init__(self, user=None, session=None, failure=None):
+        self.user = user
+        self.session = session
+        # Kept apart from ``user`` so it can be read after a commit expires the row.
+        self.user_id = user.id if user else None
+        self.failure = failure  # why a sent token was refused
+
+
+def _authenticate():
+    header = request.headers.get("Authorization")
+    if header is None:
+        return _Authentication()
+    scheme, _, token = header.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return _Authentication(failure="Send the token as 'Authorization: Bearer <token>'.")
+    try:
+        token_id = _serializer().loads(token, max_age=current_app.config["ACCESS_TOKEN_TTL"])
+    except BadSignature:
+        return _Authentication(failure=INVALID_TOKEN)
+    if not isinstance(token_id, str):
+        return _Authentication(failure=INVALID_TOKEN)
+    row = db.session.execute(
+        select(AuthSession, User)
+        .join(User, AuthSession.user_id == User.id)
+        .where(AuthSession.token_id == token_id)
+    ).first()
+    if row is None:
+        return _Authentication(failure=INVALID_TOKEN)
+    session, user = row
+    if not session.is_valid(utcnow()) or not user.is_active:
+        return _Authentication(failure=INVALID_TOKEN)
+    return _Authentication(user=user, session=session)
+
+
+def authentication():
+    """The request's authentication, computed on first use and kept on ``g``."""
+    if "authentication" not in g:
+        g.authentication = _authenticate()
+    return g.authentication
+
+
+def current_user():
+    """The caller's ``User`` when a valid token was sent, else ``None``; never raises."""
+    return authentication().user
+
+
+def optional_user():
+    """The caller when a token was sent; no token is fine, a bad one is 401."""
+    auth = authentication()
+    if auth.failure:
+        raise Unauthenticated(auth.failure)
+    return auth.user
+
+
+def require_user():
+    auth = authentication()
+    if auth.user is None:
+        raise Unauthenticated(auth.failure)
+    return auth.user
+
+
+def login_required(view):
+    """Allow the view to callers with a valid token; others get 401."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        require_user()
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def role_required(*roles):
+    """Allow the view to callers whose role is one of ``roles``: 401 without a
+    valid token, 403 with one whose role does not fit."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            if require_user().role not in roles:
+                raise Forbidden("Your role does not allow this.")
+            return view(*args, **kwargs)
+
+        wrapper.required_roles = roles
+        return wrapper
+
+    return decorator

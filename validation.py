@@ -1,0 +1,91 @@
+"""Reading a request: JSON bodies, query strings and ids in the URL.
+
+Views call ``parse_body(schema)`` or ``parse_query(schema)`` and get back clean,
+coerced data or an error that names what was wrong. Nothing else in the service
+reads ``request.data`` or ``request.args`` directly.
+"""
+
+import json
+
+from flask import request
+from marshmallow import ValidationError
+from werkzeug.routing import BaseConverter
+
+from errors import IdOutOfRange, InvalidId, MalformedRequest, UnsupportedMediaType
+
+JSON_MIMETYPES = {"application/json"}
+MAX_JSON_DEPTH = 32
+MAX_ID = 2**31 - 1  # the largest value of an INTEGER primary key on every database
+
+
+def _reject_constant(name):
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _depth(value):
+    """Nesting depth of parsed JSON, without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        if isinstance(item, dict):
+            stack.extend((child, level + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, level + 1) for child in item)
+    return deepest
+
+
+def read_json_object():
+    """The request body as a dict, or the contract's 415/400/413 error."""
+    if request.mimetype not in JSON_MIMETYPES:
+        raise UnsupportedMediaType()
+    raw = request.get_data(cache=True)  # raises 413 past MAX_CONTENT_LENGTH
+    if not raw:
+        raise MalformedRequest("The request body is empty; send a JSON object.")
+    try:
+        data = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+    except UnicodeDecodeError:
+        raise MalformedRequest("The request body is not valid UTF-8.") from None
+    except RecursionError:
+        raise MalformedRequest("The JSON body is nested too deeply.") from None
+    except ValueError:
+        raise MalformedRequest("The request body is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise MalformedRequest("The request body must be a JSON object.")
+    if _depth(data) > MAX_JSON_DEPTH:
+        raise MalformedRequest("The JSON body is nested too deeply.")
+    return data
+
+
+def parse_body(schema):
+    """Validate the JSON body through a marshmallow schema; return the loaded data."""
+    return schema.load(read_json_object())
+
+
+def parse_query(schema):
+    """Validate the query string through a schema; a repeated parameter is an error."""
+    repeated = {
+        name: ["Given more than once; send it once."]
+        for name, values in request.args.lists()
+        if len(values) > 1
+    }
+    if repeated:
+        raise ValidationError(repeated)
+    return schema.load(request.args.to_dict())
+
+
+class IdConverter(BaseConverter):
+    """``<id:name>``: a positive integer, or 400 INVALID_ID for anything else."""
+
+    regex = r"[^/]+"
+
+    def to_python(self, value):
+        if not value.isascii() or not value.isdigit() or int(value) < 1:
+            raise InvalidId()
+        number = int(value)
+        if number > MAX_ID:
+            raise IdOutOfRange()
+        return number
+
+    def to_url(self, value):
+        return str(int(value))
