@@ -4,6 +4,7 @@ import sys
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 from marshmallow import ValidationError
 from sqlalchemy import delete, or_
 
@@ -17,6 +18,7 @@ from schemas.user import UserCreateSchema
 
 
 @click.command("create-user")
+@with_appcontext
 @click.option("--email", required=True)
 @click.option("--name", required=True)
 @click.option("--role", type=click.Choice(ROLES), default="viewer", show_default=True)
@@ -46,6 +48,7 @@ def create_user_command(email, name, role, password_stdin):
 
 
 @click.command("seed-demo")
+@with_appcontext
 def seed_demo_command():
     """Add demo users and data (development only)."""
     if current_app.config["APP_ENV"] == "production":
@@ -59,6 +62,7 @@ def seed_demo_command():
 
 
 @click.command("purge-sessions")
+@with_appcontext
 def purge_sessions_command():
     """Delete expired and revoked sessions (safe to run from cron)."""
     result = db.session.execute(

@@ -140,7 +140,7 @@ def to_app_error(exc):
     if isinstance(exc, AppError):
         return exc
     if isinstance(exc, ValidationError):
-        return RequestValidationError(errors=_flatten(exc.messages))
+        return RequestValidationError(errors=_flatten(exc.normalized_messages()))
     if isinstance(exc, HTTPException):
         error = AppError(exc.description, headers=dict(exc.get_headers()))
         error.status = exc.code
@@ -150,9 +150,13 @@ def to_app_error(exc):
         error.headers.pop("Content-Type", None)
         return error
     if _is_database_unavailable(exc):
-        log.warning("database unavailable: %s", type(exc.orig or exc).__name__)
+        log.warning(
+            "database unavailable: %s",
+            type(getattr(exc, "orig", None) or exc).__name__,
+            extra={"request_id": request_id()},
+        )
         return ServiceUnavailable()
-    log.error("unhandled exception", exc_info=exc)
+    log.error("unhandled exception", exc_info=exc, extra={"request_id": request_id()})
     return AppError()
 
 

@@ -33,9 +33,11 @@ def _visible_user(user_id):
 def _check_current_password(user, data):
     current = data.get("current_password")
     if current is None:
-        raise ValidationError("Required to change your own password.", "current_password")
+        raise ValidationError(
+            "Required to change your own password.", field_name="current_password"
+        )
     if not user.check_password(current):
-        raise ValidationError("Incorrect password.", "current_password")
+        raise ValidationError("Incorrect password.", field_name="current_password")
 
 
 @bp.post("")

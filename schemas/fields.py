@@ -38,10 +38,12 @@ class StrictInteger(fields.Integer):
 
 
 class StrictBoolean(fields.Boolean):
-    """A JSON ``true`` or ``false`` and nothing else."""
+    """A JSON ``true`` or ``false`` and nothing else (not 0, 1 or "yes")."""
 
-    truthy = frozenset({True})
-    falsy = frozenset({False})
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
 
 
 class UTCDateTime(fields.DateTime):

@@ -1,0 +1,106 @@
+"""The management commands."""
+
+from sqlalchemy import select
+
+from extensions import db
+from models import User
+from tests.helpers import PASSWORD
+
+
+def invoke(app, *args, input=None):
+    return app.test_cli_runner().invoke(args=list(args), input=input)
+
+
+def test_create_user_reads_the_password_from_stdin(app, login):
+    result = invoke(
+        app,
+        "create-user",
+        "--email",
+        " Root@Example.com",
+        "--name",
+        "Root",
+        "--role",
+        "admin",
+        "--password-stdin",
+        input=PASSWORD + "\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert PASSWORD not in result.output
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.email == "root@example.com"))
+        assert user.role == "admin" and user.check_password(PASSWORD)
+    assert login("root@example.com")
+
+
+def test_create_user_rejects_bad_input_clearly(app):
+    bad_email = invoke(
+        app, "create-user", "--email", "nope", "--name", "X", "--password-stdin", input=PASSWORD
+    )
+    assert bad_email.exit_code == 1 and "email" in bad_email.output
+    short = invoke(
+        app,
+        "create-user",
+        "--email",
+        "a@example.com",
+        "--name",
+        "X",
+        "--password-stdin",
+        input="short",
+    )
+    assert short.exit_code == 1 and "password" in short.output
+    bad_role = invoke(
+        app,
+        "create-user",
+        "--email",
+        "a@example.com",
+        "--name",
+        "X",
+        "--role",
+        "king",
+        "--password-stdin",
+        input=PASSWORD,
+    )
+    assert bad_role.exit_code != 0 and "role" in bad_role.output
+    with app.app_context():
+        assert db.session.scalar(select(User)) is None
+
+
+def test_create_user_refuses_an_existing_email(app, viewer):
+    result = invoke(
+        app,
+        "create-user",
+        "--email",
+        viewer.email,
+        "--name",
+        "X",
+        "--password-stdin",
+        input=PASSWORD,
+    )
+    assert result.exit_code == 1 and "already exists" in result.output
+
+
+def test_seed_demo_creates_one_user_per_role_once(app, login):
+    first = invoke(app, "seed-demo")
+    assert first.exit_code == 0, first.output
+    assert "admin@example.com / admin-demo-pass" in first.output
+    assert invoke(app, "seed-demo").exit_code == 0
+    with app.app_context():
+        roles = sorted(db.session.scalars(select(User.role)))
+    assert roles == ["admin", "editor", "viewer"]
+    assert login("viewer@example.com", "viewer-demo-pass")
+
+
+def test_seed_demo_is_refused_in_production(make_app):
+    app = make_app(APP_ENV="production")
+    result = invoke(app, "seed-demo")
+    assert result.exit_code == 1 and "production" in result.output
+    with app.app_context():
+        assert db.session.scalar(select(User)) is None
+
+
+def test_purge_sessions_keeps_live_ones(app, client, viewer, viewer_headers, login):
+    stale = login(viewer.email)
+    client.post("/api/auth/logout", headers=stale)
+    result = invoke(app, "purge-sessions")
+    assert result.exit_code == 0 and "Deleted 1 sessions" in result.output
+    assert client.get("/api/auth/me", headers=viewer_headers).status_code == 200
