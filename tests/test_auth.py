@@ -264,3 +264,22 @@ def test_role_change_counts_on_the_next_request(client, viewer, viewer_headers, 
 def test_deleted_user_token_is_401(client, viewer, viewer_headers, admin_headers):
     assert client.delete(f"/api/users/{viewer.id}", headers=admin_headers).status_code == 204
     assert_problem(client.get("/api/auth/me", headers=viewer_headers), 401, "UNAUTHENTICATED")
+
+
+def test_an_authenticated_request_costs_one_query(app, client, viewer, viewer_headers):
+    from sqlalchemy import event
+
+    with app.app_context():
+        engine = db.engine
+    statements = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert client.get("/api/auth/me", headers=viewer_headers).status_code == 200
+        assert client.get(f"/api/users/{viewer.id}", headers=viewer_headers).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 2
