@@ -1,5 +1,6 @@
 """The management commands."""
 
+import pytest
 from sqlalchemy import select
 
 from extensions import db
@@ -32,35 +33,18 @@ def test_create_user_reads_the_password_from_stdin(app, login):
     assert login("root@example.com")
 
 
-def test_create_user_rejects_bad_input_clearly(app):
-    bad_email = invoke(
-        app, "create-user", "--email", "nope", "--name", "X", "--password-stdin", input=PASSWORD
-    )
-    assert bad_email.exit_code == 1 and "email" in bad_email.output
-    short = invoke(
-        app,
-        "create-user",
-        "--email",
-        "a@example.com",
-        "--name",
-        "X",
-        "--password-stdin",
-        input="short",
-    )
-    assert short.exit_code == 1 and "password" in short.output
-    bad_role = invoke(
-        app,
-        "create-user",
-        "--email",
-        "a@example.com",
-        "--name",
-        "X",
-        "--role",
-        "king",
-        "--password-stdin",
-        input=PASSWORD,
-    )
-    assert bad_role.exit_code != 0 and "role" in bad_role.output
+@pytest.mark.parametrize(
+    ("options", "password", "named"),
+    [
+        (["--email", "nope"], PASSWORD, "email"),
+        (["--email", "a@example.com"], "short", "password"),
+        (["--email", "a@example.com", "--role", "king"], PASSWORD, "role"),
+        (["--email", "a@example.com", "--name", "   "], PASSWORD, "name"),
+    ],
+)
+def test_create_user_rejects_bad_input_clearly(app, options, password, named):
+    result = invoke(app, "create-user", "--name", "X", *options, "--password-stdin", input=password)
+    assert result.exit_code != 0 and named in result.output
     with app.app_context():
         assert db.session.scalar(select(User)) is None
 
