@@ -5,10 +5,13 @@ import os
 from dotenv import load_dotenv
 from flask import Flask
 from sqlalchemy import event
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import cli
+import cors
 import errors
 import observability
+import rate_limits
 from blueprints import register_blueprints
 from config import engine_options, load_settings
 from extensions import db, migrate
@@ -40,6 +43,9 @@ def create_app(overrides=None):
 
     observability.init_app(app)  # first, so every later hook has a request id
     errors.init_app(app)
+    rate_limits.init_app(app)
+    cors.init_app(app)
+    _trust_proxies(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(app.root_path, "migrations"))
     with app.app_context():
@@ -48,6 +54,17 @@ def create_app(overrides=None):
     register_blueprints(app)
     cli.init_app(app)
     return app
+
+
+def _trust_proxies(app):
+    """Take the client address, scheme and host from ``TRUSTED_PROXIES`` proxy hops.
+
+    With the default 0 the ``X-Forwarded-*`` headers are ignored: any client can
+    send them, and the client address is the rate-limit key for anonymous calls.
+    """
+    hops = app.config["TRUSTED_PROXIES"]
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
 
 
 def _sqlite_pragmas(dbapi_connection, _record):

@@ -10,6 +10,7 @@ import logging
 from http import HTTPStatus
 
 from flask import current_app
+from flask_limiter import RateLimitExceeded
 from marshmallow import ValidationError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -95,7 +96,8 @@ class UnsupportedMediaType(AppError):
 
 
 class RateLimited(AppError):
-    status, code, detail = 429, "RATE_LIMITED", "Too many requests; retry later."
+    status, code = 429, "RATE_LIMITED"
+    detail = "Too many requests; retry after the number of seconds in Retry-After."
 
 
 class ServiceUnavailable(AppError):
@@ -141,6 +143,13 @@ def to_app_error(exc):
         return exc
     if isinstance(exc, ValidationError):
         return RequestValidationError(errors=_flatten(exc.normalized_messages()))
+    if isinstance(exc, RateLimitExceeded):
+        # Its description is only the limit ("10 per 1 minute"); say what to do.
+        # Retry-After and the RateLimit-* headers are added by rate_limits.py.
+        return RateLimited(
+            f"Too many requests (limit: {exc.description}); "
+            "retry after the number of seconds in Retry-After."
+        )
     if isinstance(exc, HTTPException):
         error = AppError(exc.description, headers=dict(exc.get_headers()))
         error.status = exc.code

@@ -8,6 +8,7 @@ from extensions import db
 from models import User
 from models.base import utcnow
 from models.user import dummy_password_check
+from rate_limits import login_limit, register_limit
 from schemas.user import LoginSchema, RegisterSchema, UserSchema
 from security import authentication, issue_token, login_required, require_user
 from validation import parse_body
@@ -18,6 +19,7 @@ BAD_LOGIN = "Invalid email or password."
 
 
 @bp.post("/register")
+@register_limit
 def register():
     """Register a new account with the viewer role."""
     if not current_app.config["ALLOW_REGISTRATION"]:
@@ -30,6 +32,7 @@ def register():
 
 
 @bp.post("/login")
+@login_limit
 def login():
     """Exchange an email and password for a bearer access token."""
     data = parse_body(LoginSchema())

@@ -9,6 +9,7 @@ import os
 
 import flask_migrate
 import pytest
+import redis
 from sqlalchemy import text
 
 from app import create_app
@@ -49,6 +50,29 @@ SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
 def services_required():
     """In CI the PostgreSQL/Redis run must exercise them, never skip."""
     return os.environ.get("TEST_REQUIRE_SERVICES") == "1"
+
+
+def skip_or_fail(reason):
+    """Skip a test that needs a missing service, or fail it where services are required."""
+    if services_required():
+        pytest.fail(f"{reason} (TEST_REQUIRE_SERVICES=1)")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def redis_url():
+    """The Redis named by ``TEST_REDIS_URL``, emptied so counters start at zero."""
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        skip_or_fail("needs a Redis server named by TEST_REDIS_URL")
+    client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+    try:
+        client.flushdb()
+    except redis.RedisError as exc:
+        skip_or_fail(f"Redis at TEST_REDIS_URL is not reachable: {exc}")
+    finally:
+        client.close()
+    return url
 
 
 @pytest.fixture(scope="session")
