@@ -12,15 +12,29 @@ PASSWORD = {"validate": validate.Length(min=8, max=128), "load_only": True}
 
 
 class UserSchema(Schema):
-    """A user as the API shows it; never the password hash."""
+    """A user as the API shows it; never the password hash.
 
-    id = fields.Integer(dump_only=True)
-    name = fields.String()
-    email = fields.String()
-    role = fields.String()
-    is_active = fields.Boolean()
-    created_at = UTCDateTime(dump_only=True)
-    updated_at = UTCDateTime(dump_only=True)
+    Only ever dumped, so ``required`` changes nothing at run time; it tells the
+    OpenAPI document that every user in a response has every one of these fields.
+    """
+
+    id = fields.Integer(dump_only=True, required=True)
+    name = fields.String(required=True)
+    email = fields.String(required=True)
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    is_active = fields.Boolean(required=True)
+    created_at = UTCDateTime(dump_only=True, required=True)
+    updated_at = UTCDateTime(dump_only=True, required=True)
+
+
+class TokenSchema(Schema):
+    """The answer to a successful login (only dumped; see ``UserSchema``)."""
+
+    access_token = fields.String(required=True)
+    token_type = fields.String(required=True, validate=validate.Equal("Bearer"))
+    expires_in = fields.Integer(
+        required=True, validate=validate.Range(min=1), metadata={"description": "Seconds."}
+    )
 
 
 class RegisterSchema(Schema):
