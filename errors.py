@@ -140,7 +140,10 @@ def to_app_error(exc):
     if isinstance(exc, AppError):
         return exc
     if isinstance(exc, ValidationError):
-        return RequestValidationError(errors=_flatten(exc.messages))
+        messages = exc.messages
+        if isinstance(messages, list):  # raised for one field: ValidationError(msg, "field")
+            messages = {exc.field_name: messages}
+        return RequestValidationError(errors=_flatten(messages))
     if isinstance(exc, HTTPException):
         error = AppError(exc.description, headers=dict(exc.get_headers()))
         error.status = exc.code

@@ -15,6 +15,7 @@ from http import HTTPStatus
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
+from apispec.ext.marshmallow.common import resolve_schema_instance
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from config import APP_NAME, VERSION
@@ -130,20 +131,29 @@ def _schema_name(schema):
     return name
 
 
+# What Python's str.strip() removes (str.isspace). Spelled out because ``\s``
+# means less in the ECMA-262 patterns of JSON Schema (no U+001C-U+001F, U+0085)
+# and more (U+FEFF), so a client could not tell what the service trims.
+PYTHON_WHITESPACE = (
+    r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+
+
 def _trimmed_length_pattern(minimum, maximum):
     """A pattern for "at least ``minimum``, at most ``maximum`` characters once
     surrounding white space is trimmed": the core starts and ends with a
     non-space character and may hold anything between."""
+    space, solid, anything = f"[{PYTHON_WHITESPACE}]", f"[^{PYTHON_WHITESPACE}]", r"[\s\S]"
     between = f"{{{max(minimum - 2, 0)},{'' if maximum is None else max(maximum - 2, 0)}}}"
     if minimum >= 2:
-        core = rf"\S[\s\S]{between}\S"
+        core = f"{solid}{anything}{between}{solid}"
     elif maximum == 1:
-        core = r"\S"
+        core = solid
     else:
-        core = rf"\S(?:[\s\S]{between}\S)?"
+        core = f"{solid}(?:{anything}{between}{solid})?"
         if minimum == 0:
             core = f"(?:{core})?"
-    return rf"^\s*{core}\s*$"
+    return f"^{space}*{core}{space}*$"
 
 
 def _custom_field_rules(self, field, ret):
@@ -180,12 +190,24 @@ def _path_parameters(rule):
     ]
 
 
+class _ServicePlugin(MarshmallowPlugin):
+    """The marshmallow plugin, plus the rules between fields of an ``ApiSchema``."""
+
+    def schema_helper(self, name, _, schema=None, **kwargs):
+        definition = super().schema_helper(name, _, schema=schema, **kwargs)
+        instance = resolve_schema_instance(schema)
+        dependent = getattr(instance.Meta, "dependent_required", None)
+        if definition is not None and dependent:
+            definition["dependentRequired"] = {k: list(v) for k, v in dependent.items()}
+        return definition
+
+
 class OpenAPIBuilder:
     """Builds the document for one app; ``build()`` returns it as a dict."""
 
     def __init__(self, app):
         self.app = app
-        self.marshmallow = MarshmallowPlugin(schema_name_resolver=_schema_name)
+        self.marshmallow = _ServicePlugin(schema_name_resolver=_schema_name)
         self.spec = APISpec(
             title=APP_NAME,
             version=VERSION,

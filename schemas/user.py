@@ -1,9 +1,10 @@
 """Schemas for users: what the API returns and what each write accepts."""
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, fields, validate
 
 from models import ROLES
 
+from .base import ApiSchema
 from .fields import NormalizedEmail, StrictBoolean, TrimmedString, UTCDateTime
 
 NAME = {"validate": validate.Length(min=1, max=100)}
@@ -56,7 +57,7 @@ class UserCreateSchema(RegisterSchema):
     is_active = StrictBoolean(load_default=True)
 
 
-class UserUpdateSchema(Schema):
+class UserUpdateSchema(ApiSchema):
     """PUT sends ``name`` and ``email`` at least; PATCH any subset.
 
     ``role`` and ``is_active`` are admin-only; the view enforces that, because
@@ -70,9 +71,5 @@ class UserUpdateSchema(Schema):
     role = fields.String(validate=validate.OneOf(ROLES))
     is_active = StrictBoolean()
 
-    @validates_schema
-    def current_password_goes_with_password(self, data, **kwargs):
-        if "current_password" in data and "password" not in data:
-            raise ValidationError(
-                "Only used together with password.", field_name="current_password"
-            )
+    class Meta:
+        dependent_required = {"current_password": ["password"]}

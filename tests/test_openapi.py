@@ -70,6 +70,7 @@ def test_trimmed_lengths_are_documented_as_a_pattern(document):
     assert pattern.search("  Ann  ")
     assert pattern.search(" " + "a" * 100 + " ")
     assert not pattern.search("   ")
+    assert not pattern.search("\x1d\u3000\x85")  # white space to str.strip(), not to ECMA \s
     assert not pattern.search("a" * 101)
 
 
