@@ -26,7 +26,7 @@ def test_document_is_valid_openapi_3_1(document):
 
 def test_every_route_and_method_is_documented(app, document):
     served = {
-        (rule.rule.replace("<id:user_id>", "{user_id}"), method.lower())
+        (re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule), method.lower())
         for rule in app.url_map.iter_rules()
         if rule.endpoint not in UNDOCUMENTED_ENDPOINTS
         for method in rule.methods & DOCUMENTED_METHODS
