@@ -113,6 +113,7 @@ def login_required(view):
         require_user()
         return view(*args, **kwargs)
 
+    wrapper.requires_login = True  # read by the OpenAPI document
     return wrapper
 
 
@@ -127,6 +128,7 @@ def role_required(*roles):
                 raise Forbidden("Your role does not allow this.")
             return view(*args, **kwargs)
 
+        wrapper.requires_login = True  # read by the OpenAPI document, with the roles
         wrapper.required_roles = roles
         return wrapper
 

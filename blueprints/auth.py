@@ -3,13 +3,14 @@
 from flask import Blueprint, current_app, url_for
 
 from accounts import commit_account
-from errors import Forbidden, Unauthenticated
+from apidoc import doc
+from errors import Conflict, Forbidden, Unauthenticated
 from extensions import db
 from models import User
 from models.base import utcnow
 from models.user import dummy_password_check
 from rate_limits import login_limit, register_limit
-from schemas.user import LoginSchema, RegisterSchema, UserSchema
+from schemas.user import LoginSchema, RegisterSchema, TokenSchema, UserSchema
 from security import authentication, issue_token, login_required, require_user
 from validation import parse_body
 
@@ -17,40 +18,56 @@ bp = Blueprint("auth", __name__, url_prefix="/api/auth")
 
 BAD_LOGIN = "Invalid email or password."
 
+REGISTER = RegisterSchema()
+LOGIN = LoginSchema()
+TOKEN = TokenSchema()
+USER = UserSchema()
+
 
 @bp.post("/register")
 @register_limit
+@doc(body=REGISTER, response=USER, status=201, errors=[Forbidden, Conflict])
 def register():
-    """Register a new account with the viewer role."""
+    """Register a new account with the viewer role.
+
+    403 when registration is closed; 409 when the email is taken.
+    """
     if not current_app.config["ALLOW_REGISTRATION"]:
         raise Forbidden("Registration is closed.")
-    data = parse_body(RegisterSchema())
+    data = parse_body(REGISTER)
     user = User(name=data["name"], email=data["email"], role="viewer", is_active=True)
     user.set_password(data["password"])
     commit_account(user)
-    return UserSchema().dump(user), 201, {"Location": url_for("users.get_user", user_id=user.id)}
+    return USER.dump(user), 201, {"Location": url_for("users.get_user", user_id=user.id)}
 
 
 @bp.post("/login")
 @login_limit
+@doc(body=LOGIN, response=TOKEN, errors=[Unauthenticated])
 def login():
-    """Exchange an email and password for a bearer access token."""
-    data = parse_body(LoginSchema())
+    """Exchange an email and password for a bearer access token.
+
+    A wrong password, an unknown email and an inactive user get the same 401.
+    """
+    data = parse_body(LOGIN)
     user = User.by_email(data["email"])
     if user is None:
         dummy_password_check(data["password"])
         raise Unauthenticated(BAD_LOGIN)
     if not user.check_password(data["password"]) or not user.is_active:
         raise Unauthenticated(BAD_LOGIN)
-    return {
-        "access_token": issue_token(user),
-        "token_type": "Bearer",
-        "expires_in": current_app.config["ACCESS_TOKEN_TTL"],
-    }
+    return TOKEN.dump(
+        {
+            "access_token": issue_token(user),
+            "token_type": "Bearer",
+            "expires_in": current_app.config["ACCESS_TOKEN_TTL"],
+        }
+    )
 
 
 @bp.post("/logout")
 @login_required
+@doc(status=204)
 def logout():
     """Revoke the token this request was made with."""
     authentication().session.revoked_at = utcnow()
@@ -60,6 +77,7 @@ def logout():
 
 @bp.get("/me")
 @login_required
+@doc(response=USER)
 def me():
     """The caller's own user."""
-    return UserSchema().dump(require_user())
+    return USER.dump(require_user())

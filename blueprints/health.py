@@ -6,20 +6,28 @@ from flask import Blueprint
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from apidoc import doc
 from errors import ServiceUnavailable
 from extensions import db
+from schemas.health import HealthSchema, ReadinessSchema
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger("api.health")
 
 
+HEALTH = HealthSchema()
+READINESS = ReadinessSchema()
+
+
 @bp.get("/healthz")
+@doc(response=HEALTH, uses_database=False)
 def healthz():
     """Liveness: the process is up and answering."""
-    return {"status": "ok"}
+    return HEALTH.dump({"status": "ok"})
 
 
 @bp.get("/readyz")
+@doc(response=READINESS, errors=[ServiceUnavailable])
 def readyz():
     """Readiness: the database answers a query."""
     try:
@@ -28,4 +36,4 @@ def readyz():
         db.session.rollback()
         log.warning("readiness check failed: %s", type(exc).__name__)
         raise ServiceUnavailable("The database is not reachable.") from None
-    return {"status": "ok", "database": "ok"}
+    return READINESS.dump({"status": "ok", "database": "ok"})

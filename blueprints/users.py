@@ -4,7 +4,8 @@ from flask import Blueprint, request, url_for
 from marshmallow import ValidationError
 
 from accounts import commit_account, ensure_admin_remains
-from errors import Forbidden, NotFoundError
+from apidoc import doc
+from errors import Conflict, Forbidden, NotFoundError
 from extensions import db
 from models import User
 from schemas.user import UserCreateSchema, UserSchema, UserUpdateSchema
@@ -14,6 +15,11 @@ from validation import parse_body
 bp = Blueprint("users", __name__, url_prefix="/api/users")
 
 ADMIN_ONLY_FIELDS = {"role", "is_active"}
+
+USER = UserSchema()
+USER_CREATE = UserCreateSchema()
+# PUT sends name and email at least; PATCH any subset.
+USER_UPDATE = {"PUT": UserUpdateSchema(), "PATCH": UserUpdateSchema(partial=True)}
 
 
 def _visible_user(user_id):
@@ -42,34 +48,46 @@ def _check_current_password(user, data):
 
 @bp.post("")
 @role_required("admin")
+@doc(body=USER_CREATE, response=USER, status=201, errors=[Conflict])
 def create_user():
-    """Create a user with any role (admin)."""
-    data = parse_body(UserCreateSchema())
+    """Create a user with any role (admin).
+
+    409 when the email is taken.
+    """
+    data = parse_body(USER_CREATE)
     user = User(
         name=data["name"], email=data["email"], role=data["role"], is_active=data["is_active"]
     )
     user.set_password(data["password"])
     commit_account(user)
-    return UserSchema().dump(user), 201, {"Location": url_for("users.get_user", user_id=user.id)}
+    return USER.dump(user), 201, {"Location": url_for("users.get_user", user_id=user.id)}
 
 
 @bp.get("/<id:user_id>")
 @login_required
+@doc(response=USER, errors=[NotFoundError])
 def get_user(user_id):
-    """Read a user (self or admin)."""
-    return UserSchema().dump(_visible_user(user_id))
+    """Read a user (self or admin).
+
+    Another user's id is 404 for a non-admin, as if it did not exist.
+    """
+    return USER.dump(_visible_user(user_id))
 
 
 @bp.route("/<id:user_id>", methods=["PUT", "PATCH"])
 @login_required
+@doc(body=USER_UPDATE, response=USER, errors=[Forbidden, NotFoundError, Conflict])
 def update_user(user_id):
     """Update a user (self or admin). PUT needs name and email; PATCH any subset.
 
-    Changing the password or deactivating the user ends all of its sessions.
+    Only an admin may send role or is_active (403 otherwise); changing your own
+    password needs current_password. Changing the password or deactivating the
+    user ends all of its sessions. 409 when the email is taken or the change would
+    leave no active admin.
     """
     caller = require_user()
     user = _visible_user(user_id)
-    data = parse_body(UserUpdateSchema(partial=request.method == "PATCH"))
+    data = parse_body(USER_UPDATE[request.method])
     if ADMIN_ONLY_FIELDS & data.keys() and not caller.is_admin:
         raise Forbidden("Only an admin may change role or is_active.")
     if "password" in data and user is caller:
@@ -88,13 +106,17 @@ def update_user(user_id):
     if ends_sessions:
         user.revoke_sessions()
     commit_account(user)
-    return UserSchema().dump(user)
+    return USER.dump(user)
 
 
 @bp.delete("/<id:user_id>")
 @login_required
+@doc(status=204, errors=[NotFoundError, Conflict])
 def delete_user(user_id):
-    """Delete a user and its sessions (self or admin)."""
+    """Delete a user and its sessions (self or admin).
+
+    409 when it is the last active admin.
+    """
     user = _visible_user(user_id)
     ensure_admin_remains(user)
     db.session.delete(user)

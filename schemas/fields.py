@@ -38,11 +38,15 @@ class StrictInteger(fields.Integer):
 
 
 class StrictBoolean(fields.Boolean):
-    """A JSON ``true`` or ``false`` and nothing else (not 0, 1 or "yes")."""
+    """A JSON ``true`` or ``false`` and nothing else.
+
+    Checked by type: ``0 in {False}`` is true in Python, so sets of allowed
+    values alone would let ``0``, ``1`` and ``1.0`` through.
+    """
 
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, bool):
-            raise self.make_error("invalid")
+            raise self.make_error("invalid", input=value)
         return value
 
 

@@ -1,9 +1,10 @@
 """Schemas for users: what the API returns and what each write accepts."""
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, fields, validate
 
 from models import ROLES
 
+from .base import ApiSchema
 from .fields import NormalizedEmail, StrictBoolean, TrimmedString, UTCDateTime
 
 NAME = {"validate": validate.Length(min=1, max=100)}
@@ -12,15 +13,29 @@ PASSWORD = {"validate": validate.Length(min=8, max=128), "load_only": True}
 
 
 class UserSchema(Schema):
-    """A user as the API shows it; never the password hash."""
+    """A user as the API shows it; never the password hash.
 
-    id = fields.Integer(dump_only=True)
-    name = fields.String()
-    email = fields.String()
-    role = fields.String()
-    is_active = fields.Boolean()
-    created_at = UTCDateTime(dump_only=True)
-    updated_at = UTCDateTime(dump_only=True)
+    Only ever dumped, so ``required`` changes nothing at run time; it tells the
+    OpenAPI document that every user in a response has every one of these fields.
+    """
+
+    id = fields.Integer(dump_only=True, required=True)
+    name = fields.String(required=True)
+    email = fields.String(required=True)
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    is_active = fields.Boolean(required=True)
+    created_at = UTCDateTime(dump_only=True, required=True)
+    updated_at = UTCDateTime(dump_only=True, required=True)
+
+
+class TokenSchema(Schema):
+    """The answer to a successful login (only dumped; see ``UserSchema``)."""
+
+    access_token = fields.String(required=True)
+    token_type = fields.String(required=True, validate=validate.Equal("Bearer"))
+    expires_in = fields.Integer(
+        required=True, validate=validate.Range(min=1), metadata={"description": "Seconds."}
+    )
 
 
 class RegisterSchema(Schema):
@@ -42,7 +57,7 @@ class UserCreateSchema(RegisterSchema):
     is_active = StrictBoolean(load_default=True)
 
 
-class UserUpdateSchema(Schema):
+class UserUpdateSchema(ApiSchema):
     """PUT sends ``name`` and ``email`` at least; PATCH any subset.
 
     ``role`` and ``is_active`` are admin-only; the view enforces that, because
@@ -56,9 +71,5 @@ class UserUpdateSchema(Schema):
     role = fields.String(validate=validate.OneOf(ROLES))
     is_active = StrictBoolean()
 
-    @validates_schema
-    def current_password_goes_with_password(self, data, **kwargs):
-        if "current_password" in data and "password" not in data:
-            raise ValidationError(
-                "Only used together with password.", field_name="current_password"
-            )
+    class Meta:
+        dependent_required = {"current_password": ["password"]}

@@ -15,7 +15,7 @@ from sqlalchemy import text
 from app import create_app
 from extensions import db
 from models import User
-from tests.helpers import PASSWORD
+from tests.helpers import PASSWORD, empty_tables
 
 SETTING_NAMES = [
     "APP_ENV",
@@ -90,18 +90,6 @@ def database_url(tmp_path_factory):
     return url
 
 
-def _empty_tables():
-    tables = db.metadata.sorted_tables
-    if db.engine.dialect.name == "postgresql":
-        names = ", ".join(table.name for table in tables)
-        db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    else:
-        for table in reversed(tables):
-            db.session.execute(table.delete())
-        db.session.execute(text("DELETE FROM sqlite_sequence"))
-    db.session.commit()
-
-
 @pytest.fixture
 def make_app(database_url):
     """Build an app on the test database; keyword arguments override settings."""
@@ -125,7 +113,7 @@ def make_app(database_url):
     on_test_database = [a for a in built if a.config["SQLALCHEMY_DATABASE_URI"] == database_url]
     if on_test_database:
         with on_test_database[0].app_context():
-            _empty_tables()
+            empty_tables()
     for app in built:
         with app.app_context():
             db.engine.dispose()

@@ -1,6 +1,23 @@
-"""Assertions and constants shared by the tests."""
+"""Assertions, constants and database helpers shared by the tests."""
+
+from sqlalchemy import text
+
+from extensions import db
 
 PASSWORD = "correct horse battery"
+
+
+def empty_tables():
+    """Delete every row and restart the ids at 1 (in an app context)."""
+    tables = db.metadata.sorted_tables
+    if db.engine.dialect.name == "postgresql":
+        names = ", ".join(table.name for table in tables)
+        db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    else:
+        for table in reversed(tables):
+            db.session.execute(table.delete())
+        db.session.execute(text("DELETE FROM sqlite_sequence"))
+    db.session.commit()
 
 
 def assert_problem(response, status, code):

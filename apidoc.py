@@ -1,0 +1,54 @@
+"""What a view declares for the OpenAPI document: only what cannot be derived.
+
+``@doc(...)`` stores an ``ApiDoc`` on the view function and returns the function
+itself: it never wraps a view, so reading and validating the request stays in the
+view's body. ``openapi.py`` derives everything else in one place: the path and its
+parameters from the URL rule, the summary from the docstring, 401/403 and the
+security requirement from ``login_required`` / ``role_required``, and the errors any
+body, query string or id in the URL can cause.
+
+Pass the same schema instance a view loads or dumps with (a module constant), so a
+rule is stated once, in ``schemas/``::
+
+    REGISTER = RegisterSchema()
+
+    @bp.post("/register")
+    @doc(body=REGISTER, response=USER, status=201, errors=[Forbidden, Conflict])
+    def register():
+        data = parse_body(REGISTER)
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from marshmallow import Schema
+
+
+@dataclass(frozen=True)
+class ApiDoc:
+    # The request body schema, or one per method when a rule serves PUT and PATCH.
+    body: Schema | Mapping[str, Schema] | None = None
+    query: Schema | None = None
+    # The success body: a schema, or a JSON schema dict for what is not a resource.
+    response: Schema | Mapping | None = None  # None: no body (204)
+    status: int = 200
+    response_media_type: str = "application/json"
+    # Errors this view raises itself: AppError subclasses (or Werkzeug exceptions).
+    errors: Sequence[type] = ()
+    # Success headers beyond the ones every response carries: "ETag", "Link", ...
+    headers: Sequence[str] = ()
+    # A token is optional, but a bad one is 401 (views that call ``optional_user``).
+    optional_auth: bool = False
+    # False for views that never touch the database, so they cannot answer 503.
+    uses_database: bool = True
+
+
+def doc(**declared):
+    """Record ``ApiDoc(**declared)`` on the view; the view runs exactly as before."""
+    api_doc = ApiDoc(**declared)
+
+    def record(view):
+        view.api_doc = api_doc
+        return view
+
+    return record
