@@ -2,9 +2,10 @@
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from models import ROLES
+from models import ROLES, USER_ORDER
 
 from .fields import NormalizedEmail, StrictBoolean, TrimmedString, UTCDateTime
+from .pagination import ListQuerySchema, order_by_field
 
 NAME = {"validate": validate.Length(min=1, max=100)}
 EMAIL = {"validate": validate.Length(max=254)}
@@ -62,3 +63,11 @@ class UserUpdateSchema(Schema):
             raise ValidationError(
                 "Only used together with password.", field_name="current_password"
             )
+
+
+class UserListQuerySchema(ListQuerySchema):
+    """Filters of the admin user list."""
+
+    order_by = order_by_field(USER_ORDER)
+    role = fields.String(validate=validate.OneOf(ROLES))
+    q = fields.String(validate=validate.Length(max=254))
