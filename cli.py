@@ -1,6 +1,7 @@
 """Management commands: ``flask --app app <command>``."""
 
 import sys
+import time
 
 import click
 from flask import current_app
@@ -49,8 +50,15 @@ def create_user_command(email, name, role, password_stdin):
 
 @click.command("seed-demo")
 @with_appcontext
-def seed_demo_command():
-    """Add demo users and data (development only)."""
+@click.option(
+    "--products",
+    "bulk",
+    type=click.IntRange(min=0),
+    default=0,
+    help="Also insert this many generated products (bulk, for benchmarks).",
+)
+def seed_demo_command(bulk):
+    """Add demo users, a catalog and feedback (development only); safe to run again."""
     if current_app.config["APP_ENV"] == "production":
         click.echo("Error: seed-demo is for development; APP_ENV is production.", err=True)
         sys.exit(1)
@@ -59,6 +67,13 @@ def seed_demo_command():
         click.echo(f"Demo {role}: {email} / {password}")
     if not created:
         click.echo("Demo users exist already.")
+    click.echo(f"Demo catalog: {demo.seed_catalog()} products added.")
+    click.echo(f"Demo feedback: {demo.seed_feedback()} added.")
+    if bulk:
+        started = time.perf_counter()
+        demo.add_bulk_products(bulk)
+        seconds = time.perf_counter() - started
+        click.echo(f"Bulk: {bulk} products added in {seconds:.1f} s.")
 
 
 @click.command("purge-sessions")

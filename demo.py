@@ -1,7 +1,17 @@
-"""Demo data for development: known accounts to try the API with."""
+"""Demo data for development: known accounts, a catalog and some feedback."""
+
+import functools
+import itertools
+import random
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import column, insert, select
+from sqlalchemy import table as sa_table
 
 from extensions import db
-from models import User
+from models import Feedback, Product, User
+from models.base import utcnow
 
 # Development-only credentials; ``seed-demo`` refuses to run in production.
 DEMO_USERS = (
@@ -9,6 +19,24 @@ DEMO_USERS = (
     ("Eddie Editor", "editor@example.com", "editor", "editor-demo-pass"),
     ("Vera Viewer", "viewer@example.com", "viewer", "viewer-demo-pass"),
 )
+
+CATALOG = {
+    "books": ("Notebook", "Sketchbook", "Planner", "Cookbook", "Atlas", "Journal"),
+    "furniture": ("Chair", "Desk", "Shelf", "Stool", "Bench", "Cabinet"),
+    "garden": ("Planter", "Trowel", "Hose", "Watering can", "Rake", "Bird feeder"),
+    "kitchen": ("Kettle", "Teapot", "Mug", "Skillet", "Cutting board", "Whisk"),
+    "lighting": ("Desk lamp", "Floor lamp", "Pendant", "Lantern", "Candle", "String lights"),
+    "outdoor": ("Tent", "Backpack", "Hammock", "Camp stove", "Cooler", "Sleeping bag"),
+    "textiles": ("Throw", "Cushion", "Rug", "Towel", "Apron", "Tablecloth"),
+}
+ADJECTIVES = ("Classic", "Compact", "Deluxe", "Handmade", "Oak", "Recycled", "Travel")
+DEMO_FEEDBACK = (
+    ("Sam Shopper", "sam@example.com", "Found the lantern I wanted in seconds.", 5),
+    ("Robin", "robin@example.com", "Search could match plurals as well.", 3),
+    ("Kim", "kim@example.com", "Prices are clear and the pages load fast.", 4),
+    ("Alex", "alex@example.com", "Please add more garden tools!", None),
+)
+BULK_BATCH = 50_000
 
 
 def seed_users():
@@ -23,3 +51,91 @@ def seed_users():
         created.append((email, role, password))
     db.session.commit()
     return created
+
+
+def catalog_rows():
+    """The demo catalog: every adjective with every item (294 products)."""
+    rng = random.Random(3)  # the same catalog on every machine
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    rows = []
+    for category, items in CATALOG.items():
+        for adjective, item in itertools.product(ADJECTIVES, items):
+            rows.append(
+                {
+                    "name": f"{adjective} {item.lower()}",
+                    "description": f"A {adjective.lower()} {item.lower()} from our {category}.",
+                    "price": Decimal(rng.randrange(199, 49999)).scaleb(-2),
+                    "category": category,
+                    "created_at": start + timedelta(hours=len(rows)),
+                    "updated_at": start + timedelta(hours=len(rows)),
+                }
+            )
+    return rows
+
+
+def seed_catalog():
+    """Add the demo catalog unless it is there already; return how many were added."""
+    rows = catalog_rows()
+    if db.session.scalar(select(Product.id).where(Product.name == rows[0]["name"]).limit(1)):
+        return 0
+    db.session.execute(insert(Product), rows)
+    db.session.commit()
+    return len(rows)
+
+
+def seed_feedback():
+    """Add the demo feedback unless it is there already; return how many were added."""
+    emails = [email for _, email, _, _ in DEMO_FEEDBACK]
+    if db.session.scalar(select(Feedback.id).where(Feedback.email.in_(emails)).limit(1)):
+        return 0
+    db.session.add_all(
+        Feedback(name=name, email=email, message=message, rating=rating)
+        for name, email, message, rating in DEMO_FEEDBACK
+    )
+    db.session.commit()
+    return len(DEMO_FEEDBACK)
+
+
+def add_bulk_products(count):
+    """Insert ``count`` generated products with bulk inserts (for benchmarks).
+
+    Prices and creation times repeat on purpose, so sorted pages hold many
+    equal values, as real catalogs do. Values are converted to what the
+    database stores once per distinct value and sent through an untyped table,
+    which makes a million rows several times faster than one conversion per row.
+    """
+    table = Product.__table__
+    dialect = db.session.get_bind().dialect
+    stored = {name: _bind_converter(table.c[name], dialect) for name in ("price", "created_at")}
+    plain = sa_table("products", *(column(name) for name in _BULK_COLUMNS))
+    categories = list(CATALOG)
+    now = utcnow()
+    updated_at = stored["created_at"](now)
+    added = 0
+    while added < count:
+        size = min(BULK_BATCH, count - added)
+        db.session.execute(
+            insert(plain),
+            [
+                {
+                    "name": f"Bulk product {number}",
+                    "price": stored["price"](Decimal(number * 7919 % 100_000).scaleb(-2)),
+                    "category": categories[number % len(categories)],
+                    "created_at": stored["created_at"](now - timedelta(seconds=number // 10)),
+                    "updated_at": updated_at,
+                }
+                for number in range(added, added + size)
+            ],
+        )
+        added += size
+    db.session.commit()
+    return added
+
+
+_BULK_COLUMNS = ("name", "price", "category", "created_at", "updated_at")
+
+
+def _bind_converter(table_column, dialect):
+    """The column type's own conversion to the stored value, remembered per value."""
+    process = table_column.type.bind_processor(dialect) or (lambda value: value)
+    return functools.lru_cache(maxsize=200_000)(process)

@@ -1,5 +1,16 @@
 """Database models. Import them from here so every table is registered."""
 
-from .user import ROLES, AuthSession, User
+from .feedback import FEEDBACK_ORDER, Feedback
+from .product import PRODUCT_ORDER, Product
+from .user import ROLES, USER_ORDER, AuthSession, User
 
-__all__ = ["ROLES", "AuthSession", "User"]
+__all__ = [
+    "FEEDBACK_ORDER",
+    "PRODUCT_ORDER",
+    "ROLES",
+    "USER_ORDER",
+    "AuthSession",
+    "Feedback",
+    "Product",
+    "User",
+]

@@ -1,8 +1,9 @@
 """Column types and mixins shared by every model."""
 
 from datetime import UTC, datetime
+from decimal import Decimal
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, Integer, Numeric
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -40,3 +41,39 @@ class TimestampMixin:
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False
     )
+
+
+CENT = Decimal("0.01")
+
+
+class Money(TypeDecorator):
+    """An amount with two decimal places, exact on every database.
+
+    PostgreSQL keeps ``NUMERIC(12, 2)``. SQLite has no exact decimal type (its
+    NUMERIC holds floats), so there the column holds whole cents as integers;
+    comparisons and ordering work the same because every bound value comes
+    through here too.
+    """
+
+    impl = Numeric(12, 2)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(Integer())
+        return dialect.type_descriptor(Numeric(12, 2, asdecimal=True))
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        amount = Decimal(value)
+        if amount != amount.quantize(CENT):
+            raise ValueError(f"{value!r} has more than two decimal places")
+        return int(amount * 100) if dialect.name == "sqlite" else amount.quantize(CENT)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            return (Decimal(value) / 100).quantize(CENT)
+        return Decimal(value).quantize(CENT)

@@ -2,9 +2,13 @@
 silent coercion would lose data (4.7 is not the integer 4)."""
 
 import numbers
+import re
 from datetime import UTC
+from decimal import Decimal
 
 from marshmallow import fields
+
+from models.base import CENT
 
 
 class TrimmedString(fields.String):
@@ -57,3 +61,81 @@ class UTCDateTime(fields.DateTime):
         if value is None:
             return None
         return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class QueryInteger(fields.Integer):
+    """An integer written in ASCII digits, as query strings carry them.
+
+    ``int()`` alone would take ``" 1_0"`` or other scripts' digits; the length
+    bound keeps absurd values from becoming huge numbers.
+    """
+
+    PATTERN = re.compile(r"-?[0-9]{1,18}")
+
+    def _validated(self, value):
+        if not isinstance(value, str) or not self.PATTERN.fullmatch(value):
+            raise self.make_error("invalid")
+        return int(value)
+
+
+class Price(fields.Field):
+    """An amount from 0 to 1000000 with at most two decimal places.
+
+    Accepted as a decimal string (``"12.50"``) or a JSON number, and always
+    returned as a string with two places (``"5"`` comes back ``"5.00"``).
+    Exponents, ``NaN``, ``Infinity``, thousands separators and booleans are refused.
+    """
+
+    MAXIMUM = Decimal(1_000_000)
+    PATTERN = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+    default_error_messages = {
+        "invalid": 'Not a valid amount; send a decimal string such as "12.50".',
+        "range": "Must be between 0 and 1000000.",
+        "places": "At most two decimal places.",
+    }
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            text = value.strip()
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            # repr() is the shortest text that reads back as the same float.
+            text = repr(value)
+        else:
+            raise self.make_error("invalid")
+        if not self.PATTERN.fullmatch(text):
+            raise self.make_error("invalid")
+        amount = Decimal(text)
+        if not 0 <= amount <= self.MAXIMUM:
+            raise self.make_error("range")
+        if amount != amount.quantize(CENT):
+            raise self.make_error("places")
+        return amount.quantize(CENT).copy_abs()  # copy_abs: "-0" is 0.00
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else f"{value:.2f}"
+
+
+class IdList(fields.Field):
+    """Comma-separated positive integer ids, e.g. ``1,2,3``; order kept."""
+
+    default_error_messages = {
+        "invalid": "Must be comma-separated positive integer ids, such as 1,2,3.",
+        "too_many": "At most {maximum} ids.",
+    }
+
+    def __init__(self, *, maximum, **kwargs):
+        super().__init__(**kwargs)
+        self.maximum = maximum
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str):
+            raise self.make_error("invalid")
+        parts = [part.strip() for part in value.split(",")]
+        if len(parts) > self.maximum:
+            raise self.make_error("too_many", maximum=self.maximum)
+        if not all(part.isascii() and part.isdigit() and len(part) <= 18 for part in parts):
+            raise self.make_error("invalid")
+        ids = [int(part) for part in parts]
+        if 0 in ids:
+            raise self.make_error("invalid")
+        return ids

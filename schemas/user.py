@@ -2,10 +2,11 @@
 
 from marshmallow import Schema, fields, validate
 
-from models import ROLES
+from models import ROLES, USER_ORDER
 
 from .base import ApiSchema
 from .fields import NormalizedEmail, StrictBoolean, TrimmedString, UTCDateTime
+from .pagination import ListQuerySchema, order_by_field
 
 NAME = {"validate": validate.Length(min=1, max=100)}
 EMAIL = {"validate": validate.Length(max=254)}
@@ -73,3 +74,11 @@ class UserUpdateSchema(ApiSchema):
 
     class Meta:
         dependent_required = {"current_password": ["password"]}
+
+
+class UserListQuerySchema(ListQuerySchema):
+    """Filters of the admin user list."""
+
+    order_by = order_by_field(USER_ORDER)
+    role = fields.String(validate=validate.OneOf(ROLES))
+    q = fields.String(validate=validate.Length(max=254))

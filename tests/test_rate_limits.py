@@ -244,3 +244,10 @@ def test_counters_live_in_redis(limited_app, redis_url):
         assert any(b"auth.login" in key for key in store.keys("LIMITS:*"))
     finally:
         store.close()
+
+
+def test_feedback_route_has_its_own_limit(make_app):
+    client = make_app(RATELIMIT_ENABLED=True, RATELIMIT_FEEDBACK="2 per minute").test_client()
+    body = {"name": "Fay", "email": "fay@example.com", "message": "A long enough message."}
+    statuses = [client.post("/api/feedback", json=body).status_code for _ in range(3)]
+    assert statuses == [201, 201, 429]

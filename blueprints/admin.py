@@ -1,0 +1,27 @@
+"""Admin views over all accounts."""
+
+from flask import Blueprint
+from sqlalchemy import or_, select
+
+from models import USER_ORDER, User
+from pagination import contains_text, paginate
+from schemas.user import UserListQuerySchema, UserSchema
+from security import role_required
+from validation import parse_query
+
+bp = Blueprint("admin", __name__, url_prefix="/api/admin")
+
+
+@bp.get("/users")
+@role_required("admin")
+def list_users():
+    """List users (admin): filter by role or by text in name or email, page or cursor."""
+    query = parse_query(UserListQuerySchema())
+    statement = select(User)
+    if "role" in query:
+        statement = statement.where(User.role == query["role"])
+    if query.get("q"):
+        statement = statement.where(
+            or_(contains_text(User.name, query["q"]), contains_text(User.email, query["q"]))
+        )
+    return paginate(statement, query, USER_ORDER, UserSchema())

@@ -1,0 +1,23 @@
+"""Settings a client needs before it signs in; nothing secret."""
+
+from flask import Blueprint, current_app
+
+from config import APP_NAME, VERSION
+from http_cache import PUBLIC_CONFIG, public_response
+from pagination import DEFAULT_LIMIT, MAX_LIMIT
+
+bp = Blueprint("config", __name__, url_prefix="/api")
+
+
+@bp.get("/config")
+def get_config():
+    """Public, non-secret settings for clients."""
+    return public_response(
+        {
+            "app_name": APP_NAME,
+            "version": VERSION,
+            "registration_open": current_app.config["ALLOW_REGISTRATION"],
+            "pagination": {"default_limit": DEFAULT_LIMIT, "max_limit": MAX_LIMIT},
+        },
+        PUBLIC_CONFIG,
+    )

@@ -1,0 +1,62 @@
+"""Feedback: anyone may send it; editors and admins read it; admins delete it."""
+
+from flask import Blueprint, url_for
+from sqlalchemy import select
+
+from errors import NotFoundError
+from extensions import db
+from models import FEEDBACK_ORDER, Feedback
+from pagination import paginate
+from rate_limits import feedback_limit
+from schemas.feedback import FeedbackListQuerySchema, FeedbackSchema
+from security import optional_user, role_required
+from validation import parse_body, parse_query
+
+bp = Blueprint("feedback", __name__, url_prefix="/api/feedback")
+
+
+def _feedback_or_404(feedback_id):
+    feedback = db.session.get(Feedback, feedback_id)
+    if feedback is None:
+        raise NotFoundError("Feedback not found.")
+    return feedback
+
+
+@bp.post("")
+@feedback_limit
+def create_feedback():
+    """Send feedback (public); a signed-in sender's user id is kept with it."""
+    sender = optional_user()
+    data = parse_body(FeedbackSchema())
+    feedback = Feedback(**data, user_id=sender.id if sender else None)
+    db.session.add(feedback)
+    db.session.commit()
+    location = url_for("feedback.get_feedback", feedback_id=feedback.id)
+    return FeedbackSchema().dump(feedback), 201, {"Location": location}
+
+
+@bp.get("")
+@role_required("editor", "admin")
+def list_feedback():
+    """List feedback (editor, admin): filter by rating, page or cursor."""
+    query = parse_query(FeedbackListQuerySchema())
+    statement = select(Feedback)
+    if "rating" in query:
+        statement = statement.where(Feedback.rating == query["rating"])
+    return paginate(statement, query, FEEDBACK_ORDER, FeedbackSchema())
+
+
+@bp.get("/<id:feedback_id>")
+@role_required("editor", "admin")
+def get_feedback(feedback_id):
+    """Read a feedback (editor, admin)."""
+    return FeedbackSchema().dump(_feedback_or_404(feedback_id))
+
+
+@bp.delete("/<id:feedback_id>")
+@role_required("admin")
+def delete_feedback(feedback_id):
+    """Delete a feedback (admin)."""
+    db.session.delete(_feedback_or_404(feedback_id))
+    db.session.commit()
+    return "", 204

@@ -1,0 +1,56 @@
+"""ETags, conditional requests and caching headers for public data.
+
+An ETag here is a digest of the JSON a resource is shown as, so a GET, the
+``If-Match`` check before a write and the write's response all agree on it
+without a version column. Werkzeug parses ``If-Match``/``If-None-Match`` and
+answers 304; this module only decides what is cacheable and for how long.
+"""
+
+import hashlib
+import json
+
+from flask import jsonify, request
+
+from errors import PreconditionFailed
+
+# Products change through the API at any time; 30 seconds of staleness is the
+# contract's trade for serving lists from caches.
+PUBLIC_LIST = "public, max-age=30"
+# An item is what an editor reads before a conditional write, so caches keep it
+# but check back each time (a cheap 304) instead of serving an old ETag.
+PUBLIC_ITEM = "public, no-cache"
+PUBLIC_CONFIG = "public, s-maxage=300, stale-while-revalidate=60"
+
+
+def etag_for(data):
+    """A strong ETag for a JSON-serialisable representation."""
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+def public_response(data, cache_control, headers=None):
+    """``data`` as JSON that any cache may keep, with an ETag; 304 when the
+    client's ``If-None-Match`` still matches."""
+    response = jsonify(data)
+    response.headers.update(headers or {})
+    response.set_etag(etag_for(data))
+    response.headers["Cache-Control"] = cache_control
+    return response.make_conditional(request)
+
+
+def check_if_match(current_data):
+    """Refuse a write with 412 when ``If-Match`` names another version.
+
+    Without the header the write goes ahead; ``*`` matches any existing resource.
+    """
+    if "If-Match" in request.headers and not request.if_match.contains(etag_for(current_data)):
+        raise PreconditionFailed()
+
+
+def with_etag(data, status=200, headers=None):
+    """A private JSON response (a write's result) that tells the client its new ETag."""
+    response = jsonify(data)
+    response.status_code = status
+    response.headers.update(headers or {})
+    response.set_etag(etag_for(data))
+    return response

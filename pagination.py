@@ -1,0 +1,188 @@
+"""Pages of a list: numbered pages with a total, or keyset pages behind a cursor.
+
+A list view builds a filtered ``select()`` of one model, validates its query
+string through a ``schemas.pagination.ListQuerySchema`` subclass and calls
+``paginate``. Every list shares the same parameters, body shape, links and
+``Link`` header this way.
+
+Cursor pages seek with ``WHERE (order_by column, id) > (last value, last id)``
+(``<`` when descending) over an index on (column, id): no OFFSET and no COUNT,
+so page 50,000 costs what page 1 costs, and ``id`` breaks ties so rows with
+equal values are neither skipped nor repeated. The cursor is signed and names
+the query it belongs to; it cannot be forged or reused for another query.
+"""
+
+import hashlib
+import json
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+from flask import current_app, request, url_for
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import func, literal, tuple_
+from sqlalchemy.types import TypeDecorator
+
+from errors import InvalidCursor
+from extensions import db
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+CURSOR_SALT = "pagination-cursor"
+# Parameters that choose a page within a query rather than the query itself.
+_POSITION = ("page", "cursor", "limit")
+
+
+def paginate(statement, query, order_columns, schema):
+    """One page of ``statement`` as ``(body, headers)``.
+
+    ``query`` is the validated query string; ``order_columns`` maps each name
+    ``order_by`` accepts to its column, and must include ``id``.
+    """
+    column = order_columns[query["order_by"]]
+    id_column = order_columns["id"]
+    keys = [column] if column is id_column else [column, id_column]
+    descending = query["sort"] == "desc"
+    ordered = statement.order_by(*(key.desc() if descending else key.asc() for key in keys))
+    if "cursor" in query:
+        return _cursor_page(ordered, query, keys, descending, schema)
+    return _offset_page(statement, ordered, query, schema)
+
+
+def contains_text(column, text):
+    """``column`` contains ``text``, ignoring case; ``%``, ``_`` and ``\\`` match
+    themselves instead of acting as LIKE wildcards."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return column.ilike(f"%{escaped}%", escape="\\")
+
+
+def _offset_page(statement, ordered, query, schema):
+    page, limit = query.get("page", 1), query["limit"]
+    total = db.session.scalar(
+        statement.with_only_columns(func.count(), maintain_column_froms=True).order_by(None)
+    )
+    pages = -(-total // limit)
+    offset = (page - 1) * limit
+    # A page past the end is known to be empty; the database never sees the offset.
+    rows = db.session.scalars(ordered.limit(limit).offset(offset)).all() if offset < total else []
+    last = max(pages, 1)
+    links = {
+        "self": _page_url(page=page),
+        "first": _page_url(page=1),
+        "prev": _page_url(page=min(page - 1, last)) if page > 1 else None,
+        "next": _page_url(page=page + 1) if page < pages else None,
+        "last": _page_url(page=last),
+    }
+    body = {
+        "data": schema.dump(rows, many=True),
+        "meta": {"page": page, "limit": limit, "total": total, "pages": pages},
+        "links": links,
+    }
+    return body, _link_header(links)
+
+
+def _cursor_page(ordered, query, keys, descending, schema):
+    limit = query["limit"]
+    binding = _query_binding(query)
+    statement = ordered.add_columns(*keys)
+    if query["cursor"]:
+        values = _decode_cursor(query["cursor"], binding, keys)
+        statement = statement.where(_after(keys, values, descending))
+    # One row more than the page says whether another page follows, without a COUNT.
+    rows = db.session.execute(statement.limit(limit + 1)).all()
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = _encode_cursor(binding, rows[-1][1:]) if has_more else None
+    links = {
+        "self": _page_url(cursor=query["cursor"]),
+        "first": _page_url(cursor=""),
+        "next": _page_url(cursor=next_cursor) if next_cursor else None,
+    }
+    body = {
+        "data": schema.dump([row[0] for row in rows], many=True),
+        "meta": {"limit": limit, "next_cursor": next_cursor, "has_more": has_more},
+        "links": links,
+    }
+    return body, _link_header(links)
+
+
+def _after(keys, values, descending):
+    """Rows strictly after the cursor's position in the list's order."""
+    if len(keys) == 1:
+        return keys[0] < values[0] if descending else keys[0] > values[0]
+    position = tuple_(*keys)
+    last = tuple_(
+        *(literal(value, type_=key.type) for key, value in zip(keys, values, strict=True))
+    )
+    return position < last if descending else position > last
+
+
+def _page_url(**position):
+    """This list's URL with the caller's filters and ``position`` (page or cursor)."""
+    args = {name: value for name, value in request.args.items() if name not in ("page", "cursor")}
+    args.update(position)
+    return url_for(request.endpoint, **(request.view_args or {}), **args, _external=True)
+
+
+def _link_header(links):
+    """RFC 8288 ``Link`` header for the links a client can follow."""
+    parts = [f'<{url}>; rel="{rel}"' for rel, url in links.items() if url and rel != "self"]
+    return {"Link": ", ".join(parts)} if parts else {}
+
+
+def _query_binding(query):
+    """A short digest of the filters and order, so a cursor fits only its own query."""
+    shape = {name: str(value) for name, value in query.items() if name not in _POSITION}
+    return hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _serializer():
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=CURSOR_SALT)
+
+
+def _encode_cursor(binding, values):
+    return _serializer().dumps([binding, *(_to_json(value) for value in values)])
+
+
+def _decode_cursor(cursor, binding, keys):
+    try:
+        payload = _serializer().loads(cursor)
+    except BadSignature:
+        raise InvalidCursor() from None
+    if not isinstance(payload, list) or len(payload) != len(keys) + 1:
+        raise InvalidCursor()
+    if payload[0] != binding:
+        raise InvalidCursor("The cursor belongs to another query; start again without it.")
+    return [_from_json(value, key) for value, key in zip(payload[1:], keys, strict=True)]
+
+
+def _to_json(value):
+    """Keyset values as JSON, exactly: Decimal and datetime travel as strings."""
+    if isinstance(value, Decimal | datetime):
+        return value.isoformat() if isinstance(value, datetime) else str(value)
+    return value
+
+
+def _from_json(value, key):
+    """A keyset value back from the cursor, checked against its column's type."""
+    python_type = _python_type(key)
+    if python_type in (int, str):
+        if type(value) is python_type:  # type(), not isinstance(): True is no id
+            return value
+        raise InvalidCursor()
+    if not isinstance(value, str):
+        raise InvalidCursor()
+    try:
+        parsed = Decimal(value) if python_type is Decimal else datetime.fromisoformat(value)
+    except (InvalidOperation, ValueError):
+        raise InvalidCursor() from None
+    usable = parsed.is_finite() if python_type is Decimal else parsed.tzinfo is not None
+    if not usable:
+        raise InvalidCursor()
+    return parsed
+
+
+def _python_type(key):
+    column_type = key.type
+    if isinstance(column_type, TypeDecorator):
+        column_type = column_type.impl_instance
+    return column_type.python_type

@@ -1,0 +1,57 @@
+"""Schemas for products: the shape returned, the writes accepted, the list query."""
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from models import PRODUCT_ORDER
+
+from .fields import IdList, Price, TrimmedString, UTCDateTime
+from .pagination import ListQuerySchema, order_by_field
+
+MAX_BATCH = 100
+NAME = {"validate": validate.Length(min=1, max=200)}
+CATEGORY = {"validate": validate.Length(min=1, max=50)}
+DESCRIPTION = {"allow_none": True, "validate": validate.Length(max=5000)}
+
+
+class ProductSchema(Schema):
+    """A product as the API shows it, and the body POST accepts."""
+
+    id = fields.Integer(dump_only=True)
+    name = TrimmedString(required=True, **NAME)
+    description = TrimmedString(load_default=None, **DESCRIPTION)
+    price = Price(required=True)
+    category = TrimmedString(required=True, **CATEGORY)
+    created_at = UTCDateTime(dump_only=True)
+    updated_at = UTCDateTime(dump_only=True)
+
+
+class ProductReplaceSchema(ProductSchema):
+    """PUT replaces the product, so every writable field is required
+    (``description`` may be null); PATCH loads this with ``partial=True``."""
+
+    description = TrimmedString(required=True, **DESCRIPTION)
+
+
+class ProductListQuerySchema(ListQuerySchema):
+    """Filters of the product list, or ``ids`` for a batch fetch."""
+
+    order_by = order_by_field(PRODUCT_ORDER)
+    category = fields.String(**CATEGORY)
+    q = fields.String(validate=validate.Length(max=200))
+    min_price = Price()
+    max_price = Price()
+    ids = IdList(maximum=MAX_BATCH)
+
+    @validates_schema
+    def price_range(self, data, **kwargs):
+        if data.get("min_price", 0) > data.get("max_price", Price.MAXIMUM):
+            raise ValidationError("Must not be greater than max_price.", "min_price")
+
+    @validates_schema(pass_original=True)
+    def batch_stands_alone(self, data, original, **kwargs):
+        # A batch is the products asked for, in that order: paging, sorting or
+        # filtering it would silently drop some of them.
+        if "ids" in original:
+            others = sorted(name for name in original if name != "ids")
+            if others:
+                raise ValidationError({name: ["Not allowed together with ids."] for name in others})

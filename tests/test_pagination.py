@@ -1,0 +1,247 @@
+"""The pagination every list shares: parameters, offset pages, cursor pages."""
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from extensions import db
+from models import Feedback, Product, User
+from tests.helpers import assert_problem
+
+LISTS = ["/api/products", "/api/feedback", "/api/admin/users"]
+START = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def products(app):
+    """37 products with many equal names, prices and creation times."""
+    with app.app_context():
+        rows = [
+            Product(
+                name=f"Name {number % 4}",
+                price=Decimal(number % 3) + Decimal("0.10"),
+                category="misc" if number % 2 else "other",
+                created_at=START + timedelta(seconds=number % 5, microseconds=number % 2),
+            )
+            for number in range(37)
+        ]
+        db.session.add_all(rows)
+        db.session.commit()
+    return 37
+
+
+def _query(url):
+    return {key: values[0] for key, values in parse_qs(urlsplit(url).query).items()}
+
+
+@pytest.mark.parametrize("url", LISTS)
+@pytest.mark.parametrize(
+    ("query", "param"),
+    [
+        ("page=abc", "page"),
+        ("page=0", "page"),
+        ("page=-1", "page"),
+        ("page=1.5", "page"),
+        ("page=", "page"),
+        ("page=%201", "page"),
+        ("page=99999999999999999999", "page"),
+        ("limit=abc", "limit"),
+        ("limit=0", "limit"),
+        ("limit=-5", "limit"),
+        ("limit=101", "limit"),
+        ("limit=", "limit"),
+        ("sort=up", "sort"),
+        ("sort=ASC", "sort"),
+        ("order_by=nope", "order_by"),
+        ("order_by=", "order_by"),
+        ("page=1&cursor=", "page"),
+        ("page=1&cursor=", "cursor"),
+        ("page=1&page=2", "page"),
+        ("limit=5&limit=5", "limit"),
+        ("bogus=1", "bogus"),
+    ],
+)
+def test_bad_list_parameters_are_400_naming_them(client, admin_headers, url, query, param):
+    response = client.get(f"{url}?{query}", headers=admin_headers)
+    body = assert_problem(response, 400, "VALIDATION_ERROR")
+    assert param in body["errors"]
+
+
+@pytest.mark.parametrize("url", LISTS)
+@pytest.mark.parametrize("cursor", ["abc", "x.y", "W10", "W10.AAAA", "a" * 1001])
+def test_malformed_cursors(client, admin_headers, url, cursor):
+    response = client.get(url, query_string={"cursor": cursor}, headers=admin_headers)
+    assert response.status_code == 400
+    assert response.get_json()["code"] in {"INVALID_CURSOR", "VALIDATION_ERROR"}
+
+
+def test_tampered_cursor_is_invalid(client, products):
+    cursor = client.get("/api/products?cursor=&limit=5").get_json()["meta"]["next_cursor"]
+    payload, _, signature = cursor.rpartition(".")
+    for forged in (payload + "x." + signature, payload + "." + signature[::-1], "." + signature):
+        response = client.get("/api/products", query_string={"cursor": forged})
+        assert_problem(response, 400, "INVALID_CURSOR")
+
+
+def test_cursor_from_another_query_is_refused(client, products, make_app):
+    cursor = client.get("/api/products?cursor=&limit=5&order_by=price").get_json()["meta"][
+        "next_cursor"
+    ]
+    for other in ("order_by=name", "order_by=price&sort=desc", "order_by=price&category=misc"):
+        response = client.get(f"/api/products?{other}&cursor={cursor}")
+        assert_problem(response, 400, "INVALID_CURSOR")
+    # The page size may change between pages.
+    same = client.get(f"/api/products?order_by=price&limit=7&cursor={cursor}")
+    assert same.status_code == 200
+    # A cursor signed with another key is refused.
+    other_app = make_app(SECRET_KEY="another-secret-key-that-is-long-enough-000")
+    response = other_app.test_client().get(f"/api/products?order_by=price&cursor={cursor}")
+    assert_problem(response, 400, "INVALID_CURSOR")
+
+
+def test_offset_pages_meta_and_links(client, products):
+    first = client.get("/api/products?limit=10&category=misc")
+    body = first.get_json()
+    assert body["meta"] == {"page": 1, "limit": 10, "total": 18, "pages": 2}
+    links = body["links"]
+    assert links["prev"] is None
+    assert _query(links["self"]) == {"limit": "10", "category": "misc", "page": "1"}
+    assert _query(links["next"]) == {"limit": "10", "category": "misc", "page": "2"}
+    assert _query(links["first"])["page"] == "1"
+    assert _query(links["last"])["page"] == "2"
+    assert links["next"].startswith("http://localhost/api/products?")
+    assert f'<{links["next"]}>; rel="next"' in first.headers["Link"]
+    assert 'rel="prev"' not in first.headers["Link"]
+
+    last = client.get(links["last"]).get_json()
+    assert len(last["data"]) == 8
+    assert last["links"]["next"] is None
+    assert _query(last["links"]["prev"])["page"] == "1"
+
+
+def test_middle_page(client, products):
+    response = client.get("/api/products?page=2&limit=10")
+    body = response.get_json()
+    assert [p["id"] for p in body["data"]] == list(range(11, 21))
+    assert body["meta"] == {"page": 2, "limit": 10, "total": 37, "pages": 4}
+    assert _query(body["links"]["prev"])["page"] == "1"
+    assert _query(body["links"]["next"])["page"] == "3"
+    assert 'rel="prev"' in response.headers["Link"]
+    assert 'rel="next"' in response.headers["Link"]
+
+
+def test_page_past_the_end_is_empty(client, products):
+    body = client.get("/api/products?page=9&limit=10").get_json()
+    assert body["data"] == []
+    assert body["meta"] == {"page": 9, "limit": 10, "total": 37, "pages": 4}
+    assert body["links"]["next"] is None
+    assert _query(body["links"]["prev"])["page"] == "4"
+    huge = client.get("/api/products?page=999999999999999999&limit=100")
+    assert huge.status_code == 200 and huge.get_json()["data"] == []
+
+
+def test_empty_list(client):
+    body = client.get("/api/products").get_json()
+    assert body["data"] == []
+    assert body["meta"] == {"page": 1, "limit": 20, "total": 0, "pages": 0}
+    assert body["links"]["prev"] is None and body["links"]["next"] is None
+    assert _query(body["links"]["last"])["page"] == "1"
+
+
+def test_defaults(client, products):
+    body = client.get("/api/products").get_json()
+    assert body["meta"]["limit"] == 20
+    assert [p["id"] for p in body["data"]] == list(range(1, 21))
+    desc = client.get("/api/products?sort=desc&limit=100").get_json()["data"]
+    assert [p["id"] for p in desc] == list(range(37, 0, -1))
+
+
+def _walk(client, url, headers=None, limit=4):
+    """Follow next cursors from the first page; return every id seen, in order."""
+    seen, pages = [], 0
+    response = client.get(f"{url}&cursor=&limit={limit}", headers=headers)
+    while True:
+        assert response.status_code == 200, response.get_json()
+        body = response.get_json()
+        assert set(body["meta"]) == {"limit", "next_cursor", "has_more"}
+        seen.extend(item["id"] for item in body["data"])
+        pages += 1
+        assert pages < 100
+        if not body["meta"]["has_more"]:
+            assert body["meta"]["next_cursor"] is None
+            assert body["links"]["next"] is None
+            assert "Link" not in response.headers or 'rel="next"' not in response.headers["Link"]
+            return seen
+        assert len(body["data"]) == limit
+        next_link = body["links"]["next"]
+        assert f'<{next_link}>; rel="next"' in response.headers["Link"]
+        response = client.get(next_link, headers=headers)
+
+
+def _expected_order(client, url, headers=None):
+    """The order the offset pages give, which the cursor walk must match."""
+    return [
+        item["id"] for item in client.get(f"{url}&limit=100", headers=headers).get_json()["data"]
+    ]
+
+
+@pytest.mark.parametrize("order_by", ["id", "name", "price", "created_at"])
+@pytest.mark.parametrize("sort", ["asc", "desc"])
+def test_product_cursor_walk_visits_every_row_once(client, products, order_by, sort):
+    url = f"/api/products?order_by={order_by}&sort={sort}"
+    seen = _walk(client, url)
+    assert sorted(seen) == list(range(1, products + 1))
+    assert seen == _expected_order(client, url)
+
+
+def test_cursor_walk_with_filters_and_link_keeps_them(client, products):
+    url = "/api/products?order_by=price&sort=desc&category=misc&min_price=1"
+    seen = _walk(client, url, limit=3)
+    assert seen == _expected_order(client, url)
+    first = client.get(f"{url}&cursor=&limit=3").get_json()
+    assert _query(first["links"]["next"])["category"] == "misc"
+    assert _query(first["links"]["next"])["min_price"] == "1"
+
+
+def test_cursor_first_page_meta(client, products):
+    body = client.get("/api/products?cursor=&limit=10").get_json()
+    assert body["meta"]["limit"] == 10 and body["meta"]["has_more"] is True
+    assert "total" not in body["meta"]
+    assert [p["id"] for p in body["data"]] == list(range(1, 11))
+
+
+@pytest.mark.parametrize("order_by", ["id", "created_at", "rating"])
+@pytest.mark.parametrize("sort", ["asc", "desc"])
+def test_feedback_cursor_walk(client, app, editor_headers, order_by, sort):
+    with app.app_context():
+        db.session.add_all(
+            Feedback(
+                name="Someone",
+                email="s@example.com",
+                message="A message long enough.",
+                rating=[None, 1, 5, 5, 3][number % 5],
+                created_at=START + timedelta(seconds=number % 3),
+            )
+            for number in range(23)
+        )
+        db.session.commit()
+    url = f"/api/feedback?order_by={order_by}&sort={sort}"
+    seen = _walk(client, url, editor_headers)
+    assert sorted(seen) == list(range(1, 24))
+    assert seen == _expected_order(client, url, editor_headers)
+
+
+@pytest.mark.parametrize("order_by", ["id", "name", "email", "created_at"])
+@pytest.mark.parametrize("sort", ["asc", "desc"])
+def test_admin_users_cursor_walk(client, create_user, admin_headers, app, order_by, sort):
+    for number in range(11):
+        create_user(name=f"Same {number % 2}")
+    with app.app_context():
+        db.session.execute(db.update(User).values(created_at=START))
+        db.session.commit()
+    url = f"/api/admin/users?order_by={order_by}&sort={sort}"
+    seen = _walk(client, url, admin_headers, limit=3)
+    assert sorted(seen) == list(range(1, 13))
+    assert seen == _expected_order(client, url, admin_headers)
