@@ -6,6 +6,7 @@ reads ``request.data`` or ``request.args`` directly.
 """
 
 import json
+from decimal import Decimal
 
 from flask import request
 from marshmallow import ValidationError
@@ -43,7 +44,9 @@ def read_json_object():
     if not raw:
         raise MalformedRequest("The request body is empty; send a JSON object.")
     try:
-        data = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        # Decimal, not float: 0.1 must stay 0.1, and 1.0000000000000001 must not
+        # become 1.0 before a schema can refuse its third decimal place.
+        data = json.loads(raw.decode("utf-8"), parse_float=Decimal, parse_constant=_reject_constant)
     except UnicodeDecodeError:
         raise MalformedRequest("The request body is not valid UTF-8.") from None
     except RecursionError:

@@ -33,8 +33,15 @@ class StrictInteger(fields.Integer):
     def __init__(self, **kwargs):
         super().__init__(strict=True, **kwargs)
 
+    # JSON numbers with a fraction part arrive as Decimal (see validation.py).
+    # 4.0 is the integer 4; an exponent this large is no id or rating, and int()
+    # of 1e999999999 would take forever.
+    MAX_EXPONENT = 18
+
     def _validated(self, value):
-        if isinstance(value, float) and value.is_integer():
+        if isinstance(value, Decimal) and value.is_finite():
+            if value != value.to_integral_value() or value.adjusted() > self.MAX_EXPONENT:
+                raise self.make_error("invalid")
             value = int(value)
         if not isinstance(value, numbers.Integral) or isinstance(value, bool):
             raise self.make_error("invalid")
@@ -97,9 +104,10 @@ class Price(fields.Field):
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, str):
             text = value.strip()
-        elif isinstance(value, int | float) and not isinstance(value, bool):
-            # repr() is the shortest text that reads back as the same float.
-            text = repr(value)
+        elif isinstance(value, int | Decimal) and not isinstance(value, bool):
+            # JSON numbers arrive as int or exact Decimal (see validation.py);
+            # str() of a Decimal with an exponent ("1E+2") fails the pattern below.
+            text = str(value)
         else:
             raise self.make_error("invalid")
         if not self.PATTERN.fullmatch(text):

@@ -419,3 +419,43 @@ def test_malformed_ids_are_400(client, ids):
 def test_batch_does_not_mix_with_paging_or_filters(client, other):
     body = assert_problem(client.get(f"/api/products?ids=1&{other}"), 400, "VALIDATION_ERROR")
     assert other.split("=")[0] in body["errors"]
+
+
+@pytest.mark.parametrize(
+    ("price", "expected"),
+    [
+        ("1.0000000000000001", None),
+        ("0.1", "0.10"),
+        ("1e2", None),
+        ("12.5", "12.50"),
+        ("100", "100.00"),
+    ],
+)
+def test_json_number_prices_are_read_exactly(client, editor_headers, price, expected):
+    raw = '{"name": "Exact", "category": "tools", "price": ' + price + "}"
+    response = client.post(
+        "/api/products", headers=editor_headers, data=raw, content_type="application/json"
+    )
+    if expected is None:
+        assert "price" in assert_problem(response, 400, "VALIDATION_ERROR")["errors"]
+    else:
+        assert response.status_code == 201 and response.get_json()["price"] == expected
+
+
+FEEDBACK = (
+    '{"name": "Fay", "email": "fay@example.com", "message": "A long enough message.", "rating": %s}'
+)
+
+
+@pytest.mark.parametrize("rating", ["4.0", "5.00", "3"])
+def test_integral_json_numbers_are_integers(client, rating):
+    response = client.post("/api/feedback", data=FEEDBACK % rating, content_type="application/json")
+    assert response.status_code == 201 and response.get_json()["rating"] == int(float(rating))
+
+
+@pytest.mark.parametrize(
+    "rating", ["4.5", "1e999999999", "1E+2", '"5"', "true", "4.000000000000001"]
+)
+def test_non_integer_ratings_are_refused(client, rating):
+    response = client.post("/api/feedback", data=FEEDBACK % rating, content_type="application/json")
+    assert "rating" in assert_problem(response, 400, "VALIDATION_ERROR")["errors"]
