@@ -21,6 +21,10 @@ worker_class = "sync"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT") or 30)
 graceful_timeout = 30  # seconds to finish in-flight requests on SIGTERM
 
+# Gunicorn answers an over-long request line itself, in HTML, before the app can
+# give problem details; its maximum keeps that to URLs no client should send.
+limit_request_line = 8190
+
 # Each worker builds its own app, and with it its own database pool and Redis
 # client: connections are never shared across a fork.
 preload_app = False

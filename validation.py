@@ -8,8 +8,9 @@ reads ``request.data`` or ``request.args`` directly.
 import json
 from decimal import Decimal
 
-from flask import request
+from flask import current_app, request
 from marshmallow import ValidationError
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import BaseConverter
 
 from errors import IdOutOfRange, InvalidId, MalformedRequest, UnsupportedMediaType
@@ -40,7 +41,11 @@ def read_json_object():
     """The request body as a dict, or the contract's 415/400/413 error."""
     if request.mimetype not in JSON_MIMETYPES:
         raise UnsupportedMediaType()
-    raw = request.get_data(cache=True)  # raises 413 past MAX_CONTENT_LENGTH
+    raw = request.get_data(cache=True)  # 413 when Content-Length is past the limit
+    # A chunked body has no Content-Length; Werkzeug then stops reading at the
+    # limit and hands back the truncated bytes instead of refusing them.
+    if request.content_length is None and len(raw) >= current_app.config["MAX_CONTENT_LENGTH"]:
+        raise RequestEntityTooLarge()
     if not raw:
         raise MalformedRequest("The request body is empty; send a JSON object.")
     try:

@@ -1,5 +1,6 @@
 """What every request and response gets: body parsing, error format, ids, headers."""
 
+import io
 import json
 
 import pytest
@@ -181,3 +182,28 @@ def test_health_probes(client):
     assert client.get("/healthz").get_json() == {"status": "ok"}
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.get_json()["status"] == "ok"
+
+
+def test_chunked_body_over_the_limit_is_413_not_truncated(make_app):
+    client = make_app(MAX_CONTENT_LENGTH=1024).test_client()
+    body = json.dumps({**VALID, "name": "x" * 2000}).encode()
+    response = client.post(
+        REGISTER,
+        input_stream=io.BytesIO(body),
+        content_type="application/json",
+        headers={"Transfer-Encoding": "chunked"},
+        environ_base={"wsgi.input_terminated": True},
+    )
+    assert_problem(response, 413, "PAYLOAD_TOO_LARGE")
+
+
+def test_chunked_body_under_the_limit_is_read(make_app):
+    client = make_app(MAX_CONTENT_LENGTH=1024).test_client()
+    response = client.post(
+        REGISTER,
+        input_stream=io.BytesIO(json.dumps(VALID).encode()),
+        content_type="application/json",
+        headers={"Transfer-Encoding": "chunked"},
+        environ_base={"wsgi.input_terminated": True},
+    )
+    assert response.status_code == 201
