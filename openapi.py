@@ -199,7 +199,7 @@ def _custom_field_rules(self, field, ret):
     extra = {}
     if isinstance(field, TrimmedString) and not field.dump_only:
         minimum, maximum = ret.pop("minLength", 0), ret.pop("maxLength", None)
-        extra["pattern"] = _trimmed_length_pattern(max(minimum, 1), maximum)
+        extra["pattern"] = _trimmed_length_pattern(minimum, maximum)
         extra["description"] = "Surrounding white space is trimmed before the length is checked."
     if isinstance(field, NormalizedEmail):
         extra["description"] = "Trimmed and lower-cased before it is checked and stored."
