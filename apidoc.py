@@ -37,6 +37,14 @@ class ApiDoc:
     errors: Sequence[type] = ()
     # Success headers beyond the ones every response carries: "ETag", "Link", ...
     headers: Sequence[str] = ()
+    # Success headers sent on some responses only (the Link of a list that can
+    # also answer a batch, which has no links).
+    optional_headers: Sequence[str] = ()
+    # Public data (``http_cache.public_response``): the Cache-Control value sent.
+    # It always carries an ETag and answers a matching If-None-Match with 304.
+    public_cache: str | None = None
+    # The view refuses a write with 412 when If-Match names another ETag.
+    if_match: bool = False
     # A token is optional, but a bad one is 401 (views that call ``optional_user``).
     optional_auth: bool = False
     # False for views that never touch the database, so they cannot answer 503.

@@ -12,10 +12,10 @@ import cors
 import errors
 import observability
 import rate_limits
+import validation
 from blueprints import register_blueprints
 from config import engine_options, load_settings
 from extensions import db, migrate
-from validation import IdConverter
 
 
 def create_app(overrides=None):
@@ -39,12 +39,13 @@ def create_app(overrides=None):
     app.config.setdefault("PASSWORD_HASH_METHOD", "scrypt")
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config)
     app.json.sort_keys = False
-    app.url_map.converters["id"] = IdConverter
+    app.url_map.converters["id"] = validation.IdConverter
 
     observability.init_app(app)  # first, so every later hook has a request id
     errors.init_app(app)
     rate_limits.init_app(app)
     cors.init_app(app)
+    validation.init_app(app)
     _trust_proxies(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(app.root_path, "migrations"))

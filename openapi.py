@@ -26,6 +26,7 @@ from errors import (
     IdOutOfRange,
     InvalidId,
     MalformedRequest,
+    PreconditionFailed,
     RateLimited,
     RequestValidationError,
     ServiceUnavailable,
@@ -34,7 +35,15 @@ from errors import (
 )
 from errors import PROBLEM_MIMETYPE as PROBLEM_MEDIA_TYPE
 from observability import REQUEST_ID_PATTERN
-from schemas.fields import NormalizedEmail, TrimmedString, UTCDateTime
+from schemas.fields import (
+    IdList,
+    NormalizedEmail,
+    Price,
+    QueryInteger,
+    TrimmedString,
+    UTCDateTime,
+)
+from schemas.pagination import ListQuerySchema
 from schemas.problem import ProblemSchema
 
 OPENAPI_VERSION = "3.1.0"
@@ -55,7 +64,13 @@ A JSON API. Errors are RFC 9457 problem details (`application/problem+json`) wit
 stable `code`. Send `Authorization: Bearer <token>` from `POST /api/auth/login`;
 an operation's description names the roles it needs. Every response carries
 `X-Request-ID`; responses under `/api` may carry `RateLimit-*` headers, and a 429
-carries `Retry-After` in seconds."""
+carries `Retry-After` in seconds.
+
+Query parameters an operation does not list are 400 `VALIDATION_ERROR` naming each
+one, as is a parameter given twice. Public data (products, config, this document)
+carries an `ETag` and a `Cache-Control` that allows caching, and answers a matching
+`If-None-Match` with 304; everything else is `Cache-Control: no-store`. Product
+writes honour `If-Match` (412 `PRECONDITION_FAILED` when it names another version)."""
 
 # Response headers, as components; operations refer to them by name.
 HEADERS = {
@@ -69,9 +84,9 @@ HEADERS = {
         "schema": {"type": "string", "const": "nosniff"},
     },
     "Cache-Control": {
-        "description": "`no-store` for private data; public data says how long it may be kept.",
+        "description": "Private data and errors are never stored by caches.",
         "required": True,
-        "schema": {"type": "string"},
+        "schema": {"type": "string", "const": "no-store"},
     },
     "RateLimit-Limit": {
         "description": "Requests allowed in the current window.",
@@ -105,11 +120,29 @@ HEADERS = {
         "schema": {"type": "string"},
     },
     "Link": {
-        "description": "RFC 8288 links to the neighbouring pages.",
-        "schema": {"type": "string"},
+        "description": "RFC 8288 links to the first, previous, next and last pages "
+        "(cursor pages: first and next); the same URLs as the body's `links`.",
+        "required": True,
+        "schema": {"type": "string", "pattern": '^<[^>]*>; rel="(first|prev|next|last)"'},
     },
 }
-EVERY_RESPONSE_HEADERS = ("X-Request-ID", "X-Content-Type-Options", "Cache-Control")
+# Request headers of conditional requests, as parameters.
+IF_NONE_MATCH = {
+    "in": "header",
+    "name": "If-None-Match",
+    "required": False,
+    "description": "ETags the client holds; 304 with no body when one is current.",
+    "schema": {"type": "string"},
+}
+IF_MATCH = {
+    "in": "header",
+    "name": "If-Match",
+    "required": False,
+    "description": "The ETag the change is based on (or `*`); 412 when the product has "
+    "changed since. Without it the write goes ahead.",
+    "schema": {"type": "string"},
+}
+EVERY_RESPONSE_HEADERS = ("X-Request-ID", "X-Content-Type-Options")
 RATE_LIMIT_HEADERS = ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")
 HEADERS_BY_ERROR_STATUS = {401: ("WWW-Authenticate",), 429: ("Retry-After",)}
 
@@ -166,14 +199,68 @@ def _custom_field_rules(self, field, ret):
     extra = {}
     if isinstance(field, TrimmedString) and not field.dump_only:
         minimum, maximum = ret.pop("minLength", 0), ret.pop("maxLength", None)
-        extra["pattern"] = _trimmed_length_pattern(max(minimum, 1), maximum)
+        extra["pattern"] = _trimmed_length_pattern(minimum, maximum)
         extra["description"] = "Surrounding white space is trimmed before the length is checked."
     if isinstance(field, NormalizedEmail):
         extra["description"] = "Trimmed and lower-cased before it is checked and stored."
     if isinstance(field, UTCDateTime):
         extra["description"] = "ISO 8601 in UTC with a Z suffix."
         extra["pattern"] = r"Z$"
+    if isinstance(field, Price):
+        extra.update(_price_rules(field))
+    if isinstance(field, IdList):
+        extra["type"] = "string"
+        extra["pattern"] = _id_list_pattern(field.maximum)
+    if isinstance(field, QueryInteger):
+        # Longer digit strings are refused rather than read as huge numbers.
+        largest = 10**QueryInteger.MAX_DIGITS - 1
+        ret["maximum"] = min(ret.get("maximum", largest), largest)
+        ret["minimum"] = max(ret.get("minimum", -largest), -largest)
     return extra
+
+
+# A price as a decimal string: 0 to 1000000 with at most two significant decimal
+# places ("1.230" is 1.23, "-0" is 0), optionally surrounded by white space.
+_PRICE_PATTERN = (
+    f"^[{PYTHON_WHITESPACE}]*"
+    r"(?:0*(?:[0-9]{1,6}(?:\.[0-9]{1,2}0*)?|1000000(?:\.0+)?)|-0+(?:\.0+)?)"
+    f"[{PYTHON_WHITESPACE}]*$"
+)
+
+
+def _price_rules(field):
+    """A price is a string in requests and responses; a request may send a JSON
+    number instead, so only query parameters (always strings) leave it out."""
+    rules = {
+        "pattern": _PRICE_PATTERN,
+        "description": "A decimal amount from 0 to 1000000 with at most two decimal places, "
+        'such as "12.50"; always returned as a string with two places.',
+    }
+    if field.dump_only or _in_query_schema(field):
+        return {**rules, "type": "string"}
+    rules["description"] += " A JSON number is accepted too."
+    return {
+        **rules,
+        "type": ["string", "number"],
+        "minimum": 0,
+        "maximum": int(Price.MAXIMUM),
+        "multipleOf": 0.01,
+    }
+
+
+def _in_query_schema(field):
+    return isinstance(field.parent, ListQuerySchema)
+
+
+def _id_list_pattern(maximum):
+    """Comma-separated positive ids of at most 18 digits (leading zeros count),
+    at most ``maximum`` of them, white space around each allowed."""
+    space = f"[{PYTHON_WHITESPACE}]*"
+    positive = "|".join(
+        f"0{{{zeros}}}[1-9][0-9]{{0,{17 - zeros}}}" for zeros in range(IdList.MAX_DIGITS)
+    )
+    one = f"{space}(?:{positive}){space}"
+    return f"^{one}(?:,{one}){{0,{maximum - 1}}}$"
 
 
 def _path_parameters(rule):
@@ -277,9 +364,18 @@ class OpenAPIBuilder:
             errors.append(Forbidden)
         if any(match["converter"] == "id" for match in _RULE_ARGUMENT.finditer(rule.rule)):
             errors += [InvalidId, IdOutOfRange]
+        parameters = []
         if api_doc.query is not None:
-            operation["parameters"] = [{"in": "query", "schema": api_doc.query}]
-            errors.append(RequestValidationError)
+            parameters.append({"in": "query", "schema": api_doc.query})
+        # Unknown query parameters are refused on every operation (validation.py).
+        errors.append(RequestValidationError)
+        if api_doc.public_cache is not None:
+            parameters.append(IF_NONE_MATCH)
+        if api_doc.if_match:
+            parameters.append(IF_MATCH)
+            errors.append(PreconditionFailed)
+        if parameters:
+            operation["parameters"] = parameters
         body = api_doc.body
         if isinstance(body, dict):
             body = body[method]
@@ -296,27 +392,61 @@ class OpenAPIBuilder:
 
         operation["responses"] = {
             str(api_doc.status): self._success(api_doc, rate_limited),
+            **self._not_modified(api_doc, rate_limited),
             **self._errors(errors, rate_limited),
         }
         return operation
 
-    def _headers(self, names, rate_limited):
+    def _headers(self, names, rate_limited, *, optional=(), cache_control=None):
+        """Header objects by name: references to the components, except an
+        optional header and a public ``Cache-Control`` value, which are inline."""
         names = [*EVERY_RESPONSE_HEADERS, *names]
         if rate_limited:
             names += RATE_LIMIT_HEADERS
-        return {name: f"#/components/headers/{name}" for name in dict.fromkeys(names)}
+        headers = {name: {"$ref": f"#/components/headers/{name}"} for name in names}
+        for name in optional:
+            headers[name] = {**HEADERS[name], "required": False}
+        if cache_control is None:
+            headers["Cache-Control"] = {"$ref": "#/components/headers/Cache-Control"}
+        else:
+            headers["Cache-Control"] = {
+                "description": "Public data: caches may keep it as this says.",
+                "required": True,
+                "schema": {"type": "string", "const": cache_control},
+            }
+        return headers
 
     def _success(self, api_doc, rate_limited):
         headers = list(api_doc.headers)
         if api_doc.status == 201:
             headers.insert(0, "Location")
+        if api_doc.public_cache is not None:
+            headers.insert(0, "ETag")
         response = {
             "description": HTTPStatus(api_doc.status).phrase,
-            "headers": self._refs(self._headers(headers, rate_limited)),
+            "headers": self._headers(
+                dict.fromkeys(headers),
+                rate_limited,
+                optional=api_doc.optional_headers,
+                cache_control=api_doc.public_cache,
+            ),
         }
         if api_doc.response is not None:
             response["content"] = {api_doc.response_media_type: {"schema": api_doc.response}}
         return response
+
+    def _not_modified(self, api_doc, rate_limited):
+        """304, with no body, where a matching If-None-Match is honoured."""
+        if api_doc.public_cache is None:
+            return {}
+        return {
+            "304": {
+                "description": "Not Modified: the If-None-Match ETag is current; no body.",
+                "headers": self._headers(
+                    ["ETag"], rate_limited, cache_control=api_doc.public_cache
+                ),
+            }
+        }
 
     def _errors(self, errors, rate_limited):
         codes_by_status = {}
@@ -331,7 +461,7 @@ class OpenAPIBuilder:
             headers = HEADERS_BY_ERROR_STATUS.get(status, ())
             responses[str(status)] = {
                 "description": f"{HTTPStatus(status).phrase}: {', '.join(codes)}",
-                "headers": self._refs(self._headers(headers, rate_limited)),
+                "headers": self._headers(headers, rate_limited),
                 "content": {
                     PROBLEM_MEDIA_TYPE: {
                         "schema": {
@@ -350,10 +480,6 @@ class OpenAPIBuilder:
                 },
             }
         return responses
-
-    @staticmethod
-    def _refs(headers):
-        return {name: {"$ref": ref} for name, ref in headers.items()}
 
 
 def build_document(app):

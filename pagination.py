@@ -32,11 +32,12 @@ CURSOR_SALT = "pagination-cursor"
 _POSITION = ("page", "cursor", "limit")
 
 
-def paginate(statement, query, order_columns, schema):
+def paginate(statement, query, order_columns, pages):
     """One page of ``statement`` as ``(body, headers)``.
 
     ``query`` is the validated query string; ``order_columns`` maps each name
-    ``order_by`` accepts to its column, and must include ``id``.
+    ``order_by`` accepts to its column, and must include ``id``; ``pages`` is the
+    list's ``schemas.pagination.ListPages``, which the body is dumped through.
     """
     column = order_columns[query["order_by"]]
     id_column = order_columns["id"]
@@ -44,8 +45,8 @@ def paginate(statement, query, order_columns, schema):
     descending = query["sort"] == "desc"
     ordered = statement.order_by(*(key.desc() if descending else key.asc() for key in keys))
     if "cursor" in query:
-        return _cursor_page(ordered, query, keys, descending, schema)
-    return _offset_page(statement, ordered, query, schema)
+        return _cursor_page(ordered, query, keys, descending, pages.cursor)
+    return _offset_page(statement, ordered, query, pages.offset)
 
 
 def contains_text(column, text):
@@ -72,11 +73,13 @@ def _offset_page(statement, ordered, query, schema):
         "next": _page_url(page=page + 1) if page < pages else None,
         "last": _page_url(page=last),
     }
-    body = {
-        "data": schema.dump(rows, many=True),
-        "meta": {"page": page, "limit": limit, "total": total, "pages": pages},
-        "links": links,
-    }
+    body = schema.dump(
+        {
+            "data": rows,
+            "meta": {"page": page, "limit": limit, "total": total, "pages": pages},
+            "links": links,
+        }
+    )
     return body, _link_header(links)
 
 
@@ -97,11 +100,13 @@ def _cursor_page(ordered, query, keys, descending, schema):
         "first": _page_url(cursor=""),
         "next": _page_url(cursor=next_cursor) if next_cursor else None,
     }
-    body = {
-        "data": schema.dump([row[0] for row in rows], many=True),
-        "meta": {"limit": limit, "next_cursor": next_cursor, "has_more": has_more},
-        "links": links,
-    }
+    body = schema.dump(
+        {
+            "data": [row[0] for row in rows],
+            "meta": {"limit": limit, "next_cursor": next_cursor, "has_more": has_more},
+            "links": links,
+        }
+    )
     return body, _link_header(links)
 
 

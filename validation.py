@@ -82,6 +82,29 @@ def parse_query(schema):
     return schema.load(request.args.to_dict())
 
 
+def reject_undeclared_query():
+    """Refuse any query parameter on an operation that declares no query schema.
+
+    Runs before the view (a ``before_request`` hook), so such a request changes
+    nothing. The view's ``@doc`` is the one source: ``query=...`` means the view
+    checks its own parameters with ``parse_query``; none means it takes none.
+    Left alone: routing errors (404, 405, INVALID_ID answer as before), OPTIONS
+    (CORS preflights and Flask's automatic answer) and routes that are no API
+    operation (the docs page's assets, ``static``), where cache-busting query
+    strings such as ``?v=1`` are harmless.
+    """
+    if not request.args or request.method == "OPTIONS" or request.routing_exception:
+        return
+    api_doc = getattr(current_app.view_functions.get(request.endpoint), "api_doc", None)
+    if api_doc is None or api_doc.query is not None:
+        return
+    raise ValidationError({name: ["Unknown field."] for name in request.args})
+
+
+def init_app(app):
+    app.before_request(reject_undeclared_query)
+
+
 class IdConverter(BaseConverter):
     """``<id:name>``: a positive integer, or 400 INVALID_ID for anything else."""
 

@@ -3,20 +3,27 @@
 from flask import Blueprint
 from sqlalchemy import or_, select
 
+from apidoc import doc
+from errors import InvalidCursor
 from models import USER_ORDER, User
 from pagination import contains_text, paginate
+from schemas.pagination import ListPages
 from schemas.user import UserListQuerySchema, UserSchema
 from security import role_required
 from validation import parse_query
 
 bp = Blueprint("admin", __name__, url_prefix="/api/admin")
 
+USER_LIST_QUERY = UserListQuerySchema()
+USER_PAGES = ListPages(UserSchema())
+
 
 @bp.get("/users")
 @role_required("admin")
+@doc(query=USER_LIST_QUERY, response=USER_PAGES.response, headers=["Link"], errors=[InvalidCursor])
 def list_users():
     """List users (admin): filter by role or by text in name or email, page or cursor."""
-    query = parse_query(UserListQuerySchema())
+    query = parse_query(USER_LIST_QUERY)
     statement = select(User)
     if "role" in query:
         statement = statement.where(User.role == query["role"])
@@ -24,4 +31,4 @@ def list_users():
         statement = statement.where(
             or_(contains_text(User.name, query["q"]), contains_text(User.email, query["q"]))
         )
-    return paginate(statement, query, USER_ORDER, UserSchema())
+    return paginate(statement, query, USER_ORDER, USER_PAGES)

@@ -2,22 +2,29 @@
 
 from flask import Blueprint, current_app
 
+from apidoc import doc
 from config import APP_NAME, VERSION
 from http_cache import PUBLIC_CONFIG, public_response
 from pagination import DEFAULT_LIMIT, MAX_LIMIT
+from schemas.client_config import ClientConfigSchema
 
 bp = Blueprint("config", __name__, url_prefix="/api")
 
+CLIENT_CONFIG = ClientConfigSchema()
+
 
 @bp.get("/config")
+@doc(response=CLIENT_CONFIG, public_cache=PUBLIC_CONFIG, uses_database=False)
 def get_config():
     """Public, non-secret settings for clients."""
     return public_response(
-        {
-            "app_name": APP_NAME,
-            "version": VERSION,
-            "registration_open": current_app.config["ALLOW_REGISTRATION"],
-            "pagination": {"default_limit": DEFAULT_LIMIT, "max_limit": MAX_LIMIT},
-        },
+        CLIENT_CONFIG.dump(
+            {
+                "app_name": APP_NAME,
+                "version": VERSION,
+                "registration_open": current_app.config["ALLOW_REGISTRATION"],
+                "pagination": {"default_limit": DEFAULT_LIMIT, "max_limit": MAX_LIMIT},
+            }
+        ),
         PUBLIC_CONFIG,
     )

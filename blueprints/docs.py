@@ -20,6 +20,8 @@ bp = Blueprint("docs", __name__, url_prefix="/api")
 DOCS_URL = "/api/docs"
 DOCUMENT_URL = "/api/openapi.json"
 OPENAPI_OBJECT = {"type": "object", "required": ["openapi", "info", "paths"]}
+# Clients may keep the document but check back each time: it changes with a deploy.
+DOCUMENT_CACHE = "public, no-cache"
 
 # The assets under /api/docs/...; the page itself is ``docs.page`` below.
 swagger_ui = get_swaggerui_blueprint(
@@ -50,7 +52,7 @@ def _serialized_document():
 
 
 @bp.get("/openapi.json")
-@doc(response=OPENAPI_OBJECT, headers=["ETag"], uses_database=False)
+@doc(response=OPENAPI_OBJECT, public_cache=DOCUMENT_CACHE, uses_database=False)
 def openapi_document():
     """This OpenAPI 3.1 document.
 
@@ -59,7 +61,7 @@ def openapi_document():
     body, etag = _serialized_document()
     response = current_app.response_class(body, mimetype="application/json")
     response.set_etag(etag)
-    response.headers["Cache-Control"] = "public, no-cache"
+    response.headers["Cache-Control"] = DOCUMENT_CACHE
     return response.make_conditional(request)
 
 

@@ -3,16 +3,22 @@
 from flask import Blueprint, url_for
 from sqlalchemy import select
 
-from errors import NotFoundError
+from apidoc import doc
+from errors import InvalidCursor, NotFoundError
 from extensions import db
 from models import FEEDBACK_ORDER, Feedback
 from pagination import paginate
 from rate_limits import feedback_limit
 from schemas.feedback import FeedbackListQuerySchema, FeedbackSchema
+from schemas.pagination import ListPages
 from security import optional_user, role_required
 from validation import parse_body, parse_query
 
 bp = Blueprint("feedback", __name__, url_prefix="/api/feedback")
+
+FEEDBACK = FeedbackSchema()
+FEEDBACK_LIST_QUERY = FeedbackListQuerySchema()
+FEEDBACK_PAGES = ListPages(FEEDBACK)
 
 
 def _feedback_or_404(feedback_id):
@@ -24,37 +30,49 @@ def _feedback_or_404(feedback_id):
 
 @bp.post("")
 @feedback_limit
+@doc(body=FEEDBACK, response=FEEDBACK, status=201, optional_auth=True)
 def create_feedback():
-    """Send feedback (public); a signed-in sender's user id is kept with it."""
+    """Send feedback (public); a signed-in sender's user id is kept with it.
+
+    A token is optional, but an invalid one is 401 rather than anonymous feedback.
+    """
     sender = optional_user()
-    data = parse_body(FeedbackSchema())
+    data = parse_body(FEEDBACK)
     feedback = Feedback(**data, user_id=sender.id if sender else None)
     db.session.add(feedback)
     db.session.commit()
     location = url_for("feedback.get_feedback", feedback_id=feedback.id)
-    return FeedbackSchema().dump(feedback), 201, {"Location": location}
+    return FEEDBACK.dump(feedback), 201, {"Location": location}
 
 
 @bp.get("")
 @role_required("editor", "admin")
+@doc(
+    query=FEEDBACK_LIST_QUERY,
+    response=FEEDBACK_PAGES.response,
+    headers=["Link"],
+    errors=[InvalidCursor],
+)
 def list_feedback():
     """List feedback (editor, admin): filter by rating, page or cursor."""
-    query = parse_query(FeedbackListQuerySchema())
+    query = parse_query(FEEDBACK_LIST_QUERY)
     statement = select(Feedback)
     if "rating" in query:
         statement = statement.where(Feedback.rating == query["rating"])
-    return paginate(statement, query, FEEDBACK_ORDER, FeedbackSchema())
+    return paginate(statement, query, FEEDBACK_ORDER, FEEDBACK_PAGES)
 
 
 @bp.get("/<id:feedback_id>")
 @role_required("editor", "admin")
+@doc(response=FEEDBACK, errors=[NotFoundError])
 def get_feedback(feedback_id):
     """Read a feedback (editor, admin)."""
-    return FeedbackSchema().dump(_feedback_or_404(feedback_id))
+    return FEEDBACK.dump(_feedback_or_404(feedback_id))
 
 
 @bp.delete("/<id:feedback_id>")
 @role_required("admin")
+@doc(status=204, errors=[NotFoundError])
 def delete_feedback(feedback_id):
     """Delete a feedback (admin)."""
     db.session.delete(_feedback_or_404(feedback_id))

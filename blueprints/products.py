@@ -3,18 +3,32 @@
 from flask import Blueprint, request, url_for
 from sqlalchemy import select
 
-from errors import NotFoundError
+from apidoc import doc
+from errors import InvalidCursor, NotFoundError
 from extensions import db
 from http_cache import PUBLIC_ITEM, PUBLIC_LIST, check_if_match, public_response, with_etag
 from models import PRODUCT_ORDER, Product
 from pagination import contains_text, paginate
-from schemas.product import ProductListQuerySchema, ProductReplaceSchema, ProductSchema
+from schemas.pagination import ListPages
+from schemas.product import (
+    ProductBatchSchema,
+    ProductListQuerySchema,
+    ProductReplaceSchema,
+    ProductSchema,
+)
 from security import role_required
 from validation import MAX_ID, parse_body, parse_query
 
 bp = Blueprint("products", __name__, url_prefix="/api/products")
 
 WRITABLE = ("name", "description", "price", "category")
+
+PRODUCT = ProductSchema()
+PRODUCT_LIST_QUERY = ProductListQuerySchema()
+PRODUCT_PAGES = ListPages(PRODUCT)
+PRODUCT_BATCH = ProductBatchSchema()
+# PUT replaces every writable field; PATCH any subset.
+PRODUCT_UPDATE = {"PUT": ProductReplaceSchema(), "PATCH": ProductReplaceSchema(partial=True)}
 
 
 def _product_or_404(product_id, *, for_update=False):
@@ -46,60 +60,80 @@ def _batch(ids):
             select(Product).where(Product.id.in_([i for i in wanted if i <= MAX_ID]))
         )
     }
-    return {
-        "data": ProductSchema().dump([found[i] for i in wanted if i in found], many=True),
-        "meta": {"missing_ids": [i for i in wanted if i not in found]},
-    }
+    return PRODUCT_BATCH.dump(
+        {
+            "data": [found[i] for i in wanted if i in found],
+            "meta": {"missing_ids": [i for i in wanted if i not in found]},
+        }
+    )
 
 
 @bp.get("")
+@doc(
+    query=PRODUCT_LIST_QUERY,
+    response={"oneOf": [PRODUCT_PAGES.offset, PRODUCT_PAGES.cursor, PRODUCT_BATCH]},
+    errors=[InvalidCursor],
+    public_cache=PUBLIC_LIST,
+    optional_headers=["Link"],
+)
 def list_products():
-    """List products (public): filters, sort, page or cursor; or a batch by ids."""
-    query = parse_query(ProductListQuerySchema())
+    """List products (public): filters, sort, page or cursor; or a batch by ids.
+
+    A batch (ids=...) has no links and no Link header.
+    """
+    query = parse_query(PRODUCT_LIST_QUERY)
     if "ids" in query:
         return public_response(_batch(query["ids"]), PUBLIC_LIST)
-    body, headers = paginate(_filtered(query), query, PRODUCT_ORDER, ProductSchema())
+    body, headers = paginate(_filtered(query), query, PRODUCT_ORDER, PRODUCT_PAGES)
     return public_response(body, PUBLIC_LIST, headers)
 
 
 @bp.get("/<id:product_id>")
+@doc(response=PRODUCT, errors=[NotFoundError], public_cache=PUBLIC_ITEM)
 def get_product(product_id):
     """Read a product (public)."""
-    return public_response(ProductSchema().dump(_product_or_404(product_id)), PUBLIC_ITEM)
+    return public_response(PRODUCT.dump(_product_or_404(product_id)), PUBLIC_ITEM)
 
 
 @bp.post("")
 @role_required("editor", "admin")
+@doc(body=PRODUCT, response=PRODUCT, status=201, headers=["ETag"])
 def create_product():
     """Create a product (editor, admin)."""
-    data = parse_body(ProductSchema())
+    data = parse_body(PRODUCT)
     product = Product(**data)
     db.session.add(product)
     db.session.commit()
     location = url_for("products.get_product", product_id=product.id)
-    return with_etag(ProductSchema().dump(product), 201, {"Location": location})
+    return with_etag(PRODUCT.dump(product), 201, {"Location": location})
 
 
 @bp.route("/<id:product_id>", methods=["PUT", "PATCH"])
 @role_required("editor", "admin")
+@doc(body=PRODUCT_UPDATE, response=PRODUCT, headers=["ETag"], errors=[NotFoundError], if_match=True)
 def update_product(product_id):
-    """Replace (PUT) or partly update (PATCH) a product (editor, admin); honours If-Match."""
+    """Replace (PUT) or partly update (PATCH) a product (editor, admin).
+
+    PUT needs every writable field (description may be null); PATCH any subset.
+    If-Match is checked before the body.
+    """
     product = _product_or_404(product_id, for_update=True)
-    check_if_match(ProductSchema().dump(product))
-    data = parse_body(ProductReplaceSchema(partial=request.method == "PATCH"))
+    check_if_match(PRODUCT.dump(product))
+    data = parse_body(PRODUCT_UPDATE[request.method])
     for field in WRITABLE:
         if field in data:
             setattr(product, field, data[field])
     db.session.commit()
-    return with_etag(ProductSchema().dump(product))
+    return with_etag(PRODUCT.dump(product))
 
 
 @bp.delete("/<id:product_id>")
 @role_required("admin")
+@doc(status=204, errors=[NotFoundError], if_match=True)
 def delete_product(product_id):
-    """Delete a product (admin); honours If-Match."""
+    """Delete a product (admin)."""
     product = _product_or_404(product_id, for_update=True)
-    check_if_match(ProductSchema().dump(product))
+    check_if_match(PRODUCT.dump(product))
     db.session.delete(product)
     db.session.commit()
     return "", 204

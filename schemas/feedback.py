@@ -16,13 +16,14 @@ class FeedbackSchema(Schema):
     ``user_id`` is never read from the body: the server sets it from the token.
     """
 
-    id = fields.Integer(dump_only=True)
+    # ``required`` on read-only fields: every feedback in a response has them.
+    id = fields.Integer(dump_only=True, required=True)
     name = TrimmedString(required=True, validate=validate.Length(min=2, max=100))
     email = NormalizedEmail(required=True, validate=validate.Length(max=254))
     message = TrimmedString(required=True, validate=validate.Length(min=10, max=1000))
     rating = StrictInteger(load_default=None, allow_none=True, validate=RATING)
-    user_id = fields.Integer(dump_only=True)
-    created_at = UTCDateTime(dump_only=True)
+    user_id = fields.Integer(dump_only=True, required=True, allow_none=True)
+    created_at = UTCDateTime(dump_only=True, required=True)
 
 
 class FeedbackListQuerySchema(ListQuerySchema):

@@ -77,7 +77,8 @@ class QueryInteger(fields.Integer):
     bound keeps absurd values from becoming huge numbers.
     """
 
-    PATTERN = re.compile(r"-?[0-9]{1,18}")
+    MAX_DIGITS = 18
+    PATTERN = re.compile(f"-?[0-9]{{1,{MAX_DIGITS}}}")
 
     def _validated(self, value):
         if not isinstance(value, str) or not self.PATTERN.fullmatch(value):
@@ -131,6 +132,8 @@ class IdList(fields.Field):
         "too_many": "At most {maximum} ids.",
     }
 
+    MAX_DIGITS = 18  # no id has more; int() of a huge digit string is slow
+
     def __init__(self, *, maximum, **kwargs):
         super().__init__(**kwargs)
         self.maximum = maximum
@@ -141,7 +144,10 @@ class IdList(fields.Field):
         parts = [part.strip() for part in value.split(",")]
         if len(parts) > self.maximum:
             raise self.make_error("too_many", maximum=self.maximum)
-        if not all(part.isascii() and part.isdigit() and len(part) <= 18 for part in parts):
+        well_formed = (
+            part.isascii() and part.isdigit() and len(part) <= self.MAX_DIGITS for part in parts
+        )
+        if not all(well_formed):
             raise self.make_error("invalid")
         ids = [int(part) for part in parts]
         if 0 in ids:

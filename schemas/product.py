@@ -5,7 +5,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from models import PRODUCT_ORDER
 
 from .fields import IdList, Price, TrimmedString, UTCDateTime
-from .pagination import ListQuerySchema, order_by_field
+from .pagination import BatchMetaSchema, ListQuerySchema, order_by_field
 
 MAX_BATCH = 100
 NAME = {"validate": validate.Length(min=1, max=200)}
@@ -16,13 +16,15 @@ DESCRIPTION = {"allow_none": True, "validate": validate.Length(max=5000)}
 class ProductSchema(Schema):
     """A product as the API shows it, and the body POST accepts."""
 
-    id = fields.Integer(dump_only=True)
+    # ``required`` on the read-only fields only tells the OpenAPI document that
+    # every product in a response has them; loading ignores dump-only fields.
+    id = fields.Integer(dump_only=True, required=True)
     name = TrimmedString(required=True, **NAME)
     description = TrimmedString(load_default=None, **DESCRIPTION)
     price = Price(required=True)
     category = TrimmedString(required=True, **CATEGORY)
-    created_at = UTCDateTime(dump_only=True)
-    updated_at = UTCDateTime(dump_only=True)
+    created_at = UTCDateTime(dump_only=True, required=True)
+    updated_at = UTCDateTime(dump_only=True, required=True)
 
 
 class ProductReplaceSchema(ProductSchema):
@@ -32,15 +34,31 @@ class ProductReplaceSchema(ProductSchema):
     description = TrimmedString(required=True, **DESCRIPTION)
 
 
+class ProductBatchSchema(Schema):
+    """The answer to ``GET /api/products?ids=...``: the products found, in the order asked."""
+
+    data = fields.List(fields.Nested(ProductSchema), required=True)
+    meta = fields.Nested(BatchMetaSchema, required=True)
+
+
 class ProductListQuerySchema(ListQuerySchema):
     """Filters of the product list, or ``ids`` for a batch fetch."""
 
     order_by = order_by_field(PRODUCT_ORDER)
-    category = fields.String(**CATEGORY)
-    q = fields.String(validate=validate.Length(max=200))
-    min_price = Price()
-    max_price = Price()
-    ids = IdList(maximum=MAX_BATCH)
+    category = fields.String(**CATEGORY, metadata={"description": "Exact match."})
+    q = fields.String(
+        validate=validate.Length(max=200),
+        metadata={"description": "Name contains, any case; %, _ and \\ match literally."},
+    )
+    min_price = Price(metadata={"description": "Inclusive; not above max_price."})
+    max_price = Price(metadata={"description": "Inclusive."})
+    ids = IdList(
+        maximum=MAX_BATCH,
+        metadata={
+            "description": "A batch fetch: comma-separated ids, in the order wanted. "
+            "Stands alone: no paging, sorting or filter parameter with it."
+        },
+    )
 
     @validates_schema
     def price_range(self, data, **kwargs):

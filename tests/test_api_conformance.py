@@ -7,13 +7,28 @@ schemathesis's other checks (invalid data is rejected, valid data accepted, the
 API does not ignore auth).
 
 State: the database holds one admin (id 1), editor (id 2) and viewer (id 3) with
-fresh tokens. An example that changed anything (a successful write: say it
-deleted the caller, demoted the admin or logged the token out) has the next
-example start from that state again, so each example sees the same world.
+fresh tokens, three products and three feedback (ids 1 to 3), so item routes and
+batch fetches find real rows. An example that changed anything (a successful
+write: say it deleted the caller, demoted the admin or logged the token out) has
+the next example start from that state again, so each example sees the same world.
+
+Some rules of a valid request need what no schema can give: a real secret, or a
+relation between query parameters, which OpenAPI cannot state. A valid (positive)
+example is made to follow them before it is sent, exactly as a client would; the
+invalid sides are covered in the tests of each resource:
+
+- changing your own password sends your real current password;
+- ``If-Match`` sends the product's real current ETag (in invalid examples too,
+  where a stale one would answer 412 before the invalid body is even read);
+- a non-empty ``cursor`` is a real one, issued for the same query;
+- ``page`` and ``cursor`` are not sent together, ``ids`` is sent alone, and
+  ``min_price`` is not above ``max_price``.
 
 Bounded and deterministic: a fixed seed, derandomized generation and a small
 number of examples per operation keep the whole run within a minute or two.
 """
+
+from decimal import Decimal
 
 import pytest
 import schemathesis
@@ -21,7 +36,7 @@ from hypothesis import HealthCheck, settings
 
 from app import create_app
 from extensions import db
-from models import User
+from models import Feedback, Product, User
 from security import issue_token
 from tests.conftest import SECRET_KEY
 from tests.helpers import PASSWORD, empty_tables
@@ -62,6 +77,20 @@ class World:
                 db.session.add(user)
                 db.session.commit()
                 self.headers[role] = {"Authorization": f"Bearer {issue_token(user)}"}
+            for number, price in enumerate(("9.99", "120.00", "0.50"), start=1):
+                db.session.add(
+                    Product(name=f"Product {number}", price=Decimal(price), category="seeded")
+                )
+                db.session.add(
+                    Feedback(
+                        name=f"Sender {number}",
+                        email=f"sender{number}@example.com",
+                        message="Seeded feedback for the conformance tests.",
+                        rating=number,
+                        user_id=3 if number == 3 else None,
+                    )
+                )
+            db.session.commit()
         self.changed = False
 
 
@@ -105,14 +134,54 @@ def _send_real_current_password(case, caller):
         and isinstance(case.body, dict)
         and "password" in case.body
     )
-    if changes_own_password and case.meta.generation.mode.is_positive:
+    if changes_own_password:
         case.body["current_password"] = PASSWORD
 
 
+def _send_real_etag(case, world, headers):
+    """A valid conditional write names the version it was based on: the
+    product's current ETag, as a client gets it from a GET."""
+    if_match = next((name for name in case.headers or {} if name.lower() == "if-match"), None)
+    product_id = (case.path_parameters or {}).get("product_id")
+    if if_match is None or product_id is None:
+        return
+    current = world.app.test_client().get(f"/api/products/{product_id}", headers=headers)
+    if current.status_code == 200:
+        case.headers[if_match] = current.headers["ETag"]
+
+
+def _follow_list_rules(case, world, headers):
+    """The rules between a list's query parameters, and a real cursor."""
+    query = case.query
+    if not isinstance(query, dict):
+        return
+    if "ids" in query:
+        for name in [name for name in query if name != "ids"]:
+            del query[name]
+    if "page" in query and "cursor" in query:
+        del query["page"]
+    prices = [query.get("min_price"), query.get("max_price")]
+    if all(isinstance(price, str) for price in prices):
+        low, high = sorted(prices, key=lambda price: Decimal(price.strip()))
+        query["min_price"], query["max_price"] = low, high
+    if query.get("cursor"):
+        first = world.app.test_client().get(
+            case.operation.path, query_string={**query, "cursor": ""}, headers=headers
+        )
+        next_cursor = first.get_json()["meta"]["next_cursor"] if first.status_code == 200 else None
+        query["cursor"] = next_cursor or ""
+
+
 def _call_and_validate(case, caller, world):
-    if caller != "anonymous":
-        _send_real_current_password(case, caller)
-    response = case.call_and_validate(headers=world.prepare(caller))
+    headers = world.prepare(caller)
+    # Invalid examples too: a stale ETag would answer 412 before the body is read,
+    # and the invalid part of the example would go untested.
+    _send_real_etag(case, world, headers)
+    if case.meta.generation.mode.is_positive:
+        if caller != "anonymous":
+            _send_real_current_password(case, caller)
+        _follow_list_rules(case, world, headers)
+    response = case.call_and_validate(headers=headers)
     world.record(case, response)
 
 

@@ -101,3 +101,73 @@ def test_docs_page_is_served_with_local_assets(client):
 )
 def test_docs_assets_cannot_escape_the_package(client, path):
     assert_problem(client.get(path), 404, "NOT_FOUND")
+
+
+def _field_pattern(document, schema, field):
+    return re.compile(document["components"]["schemas"][schema]["properties"][field]["pattern"])
+
+
+def test_optional_trimmed_text_may_be_empty(document, client, editor_headers):
+    pattern = _field_pattern(document, "Product", "description")
+    assert pattern.search("") and pattern.search("   ")
+    assert not pattern.search("a" * 5001)
+    created = client.post(
+        "/api/products",
+        json={"name": "Lamp", "price": "1", "category": "c", "description": "   "},
+        headers=editor_headers,
+    )
+    assert created.status_code == 201
+    assert created.get_json()["description"] == ""
+
+
+@pytest.mark.parametrize(
+    ("price", "valid"),
+    [
+        ("12.50", True),
+        (" 5 ", True),
+        ("1.230", True),
+        ("-0", True),
+        ("1000000.00", True),
+        ("0", True),
+        ("1000000.01", False),
+        ("-1", False),
+        ("1.234", False),
+        ("1,50", False),
+        ("1e3", False),
+        ("NaN", False),
+        (".5", False),
+    ],
+)
+def test_price_rule_is_the_service_rule(document, client, editor_headers, price, valid):
+    pattern = _field_pattern(document, "Product", "price")
+    assert bool(pattern.search(price)) is valid
+    body = {"name": "Lamp", "price": price, "category": "c"}
+    answer = client.post("/api/products", json=body, headers=editor_headers)
+    assert answer.status_code == (201 if valid else 400)
+
+
+@pytest.mark.parametrize(
+    ("ids", "valid"),
+    [
+        ("1", True),
+        ("3, 1 ,2", True),
+        ("007", True),
+        ("9" * 18, True),
+        (",".join(["1"] * 100), True),
+        ("0", False),
+        ("00", False),
+        ("9" * 19, False),
+        ("1,,2", False),
+        ("", False),
+        ("-1", False),
+        (",".join(["1"] * 101), False),
+    ],
+)
+def test_id_list_rule_is_the_service_rule(document, client, ids, valid):
+    parameter = next(
+        p for p in document["paths"]["/api/products"]["get"]["parameters"] if p["name"] == "ids"
+    )
+    assert bool(re.search(parameter["schema"]["pattern"], ids)) is valid
+    assert client.get("/api/products", query_string={"ids": ids}).status_code == (
+        200 if valid else 400
+    )
