@@ -21,7 +21,12 @@ def upgrade():
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("description", sa.Text(), nullable=True),
         # Whole cents on SQLite, NUMERIC(12, 2) elsewhere: see models.base.Money.
-        sa.Column("price", sa.Numeric(precision=12, scale=2), nullable=False),
+        # models.base.Money: NUMERIC(12, 2), or whole cents in an INTEGER on SQLite.
+        sa.Column(
+            "price",
+            sa.Numeric(precision=12, scale=2).with_variant(sa.Integer(), "sqlite"),
+            nullable=False,
+        ),
         sa.Column("category", sa.String(length=50), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
