@@ -10,12 +10,12 @@ from marshmallow import ValidationError
 from sqlalchemy import delete, or_
 
 import demo
-from accounts import commit_account
 from errors import Conflict
 from extensions import db
 from models import ROLES, AuthSession, User
 from models.base import utcnow
 from schemas.user import UserCreateSchema
+from services.accounts import commit_account
 
 
 @click.command("create-user")

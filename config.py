@@ -1,11 +1,18 @@
 """Settings read from the environment, checked once at start.
 
-Every setting is parsed by one small function; a bad value raises ``ConfigError``
-naming the variable, so a misconfigured process stops before it serves anything.
+``SETTINGS`` is the one table of them: name, parser, default and a line of
+documentation. ``load_settings`` parses it; the README's configuration table,
+``.env.example`` and the tests are checked against it. A bad value raises
+``ConfigError`` naming the variable, so a misconfigured process stops before it
+serves anything.
 """
 
 import os
+import re
 import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from limits import parse_many
@@ -134,48 +141,149 @@ def _development_secret_key(instance_path):
     return key
 
 
+@dataclass(frozen=True)
+class Setting:
+    """One environment variable: how to read it, its default, and what it does.
+
+    ``parse(name, text)`` turns the variable's text into the value the app uses
+    or raises ``ConfigError``; ``default`` is the text used when the variable is
+    unset or empty (``None``: no default, see ``load_settings``). ``config_key`` is
+    the ``app.config`` name when it differs from the variable's.
+    """
+
+    name: str
+    parse: Callable[[str, str], Any]
+    default: str | None
+    doc: str
+    shown_default: str = ""  # the README's default column, where it is not ``default``
+    config_key: str = ""
+
+    @property
+    def key(self):
+        return self.config_key or self.name
+
+
+def integer(minimum):
+    return lambda name, raw: _integer(name, raw, minimum=minimum)
+
+
+def choice(*choices):
+    return lambda name, raw: _choice(name, raw, choices)
+
+
+def _text(name, raw):
+    return str(raw)
+
+
+def _password_hash_method(name, raw):
+    text = str(raw).strip()
+    if not PASSWORD_HASH_METHOD.fullmatch(text):
+        raise ConfigError(
+            name, f"must be scrypt[:n:r:p] or pbkdf2[:hash][:iterations], got {raw!r}"
+        )
+    return text
+
+
+PASSWORD_HASH_METHOD = re.compile(r"scrypt(:\d+:\d+:\d+)?|pbkdf2(:sha256|:sha512)?(:\d+)?")
+
+# Every setting of the service, in the order the README's table lists them.
+SETTINGS = (
+    Setting("APP_ENV", choice(*ENVIRONMENTS), "development", "`development` or `production`"),
+    Setting(
+        "SECRET_KEY",
+        _text,
+        None,
+        "signs tokens and cursors. Required, 32+ characters, in production; in development "
+        "one is generated once and kept in `instance/secret_key`",
+        shown_default="generated",
+    ),
+    Setting(
+        "DATABASE_URL",
+        lambda name, raw: _database_url(raw),
+        None,
+        "SQLAlchemy URL; `postgresql+psycopg://user:pass@host/db` for several processes or "
+        "hosts (`postgres://` and `postgresql://` are read as psycopg 3)",
+        shown_default="sqlite:///instance/app.db",
+        config_key="SQLALCHEMY_DATABASE_URI",
+    ),
+    Setting(
+        "ACCESS_TOKEN_TTL", integer(1), "3600", "token lifetime in seconds; `expires_in` of a login"
+    ),
+    Setting(
+        "MAX_CONTENT_LENGTH", integer(1), "1048576", "largest request body in bytes (413 above)"
+    ),
+    Setting(
+        "ALLOW_REGISTRATION",
+        _boolean,
+        "true",
+        "`false` makes `POST /api/auth/register` answer 403",
+    ),
+    Setting("LOG_LEVEL", choice(*LOG_LEVELS), "INFO", ", ".join(f"`{x}`" for x in LOG_LEVELS)),
+    Setting(
+        "PASSWORD_HASH_METHOD",
+        _password_hash_method,
+        "scrypt",
+        "Werkzeug's password hash method; `scrypt:n:r:p` or `pbkdf2:sha256:iterations` "
+        "to tune its cost (existing hashes keep working either way)",
+    ),
+    Setting("DB_POOL_SIZE", integer(1), "5", "connections kept per process (server databases)"),
+    Setting("DB_MAX_OVERFLOW", integer(0), "10", "connections allowed on top of the pool"),
+    Setting("DB_POOL_RECYCLE", integer(-1), "1800", "seconds before a connection is replaced"),
+    Setting("DB_POOL_TIMEOUT", integer(1), "30", "seconds to wait for a free connection"),
+    Setting("RATELIMIT_ENABLED", _boolean, "true", "rate limiting on or off"),
+    Setting(
+        "RATELIMIT_STORAGE_URI",
+        lambda name, raw: _storage_uri(raw),
+        "memory://",
+        "`redis://host:6379/0` to share limits between processes and hosts",
+    ),
+    Setting(
+        "RATELIMIT_DEFAULT",
+        _rate_limit,
+        "600 per minute",
+        "every `/api` route, per user or client address",
+    ),
+    Setting(
+        "RATELIMIT_LOGIN",
+        _rate_limit,
+        "10 per minute",
+        "login attempts per client address, failed ones included",
+    ),
+    Setting("RATELIMIT_REGISTER", _rate_limit, "10 per hour", "registrations per client address"),
+    Setting(
+        "RATELIMIT_FEEDBACK",
+        _rate_limit,
+        "10 per minute",
+        "feedback posts per user or client address",
+    ),
+    Setting("TRUSTED_PROXIES", integer(0), "0", "how many proxy hops may set `X-Forwarded-For`"),
+    Setting(
+        "ALLOWED_ORIGINS",
+        lambda name, raw: _origins(raw),
+        "",
+        "comma-separated origins allowed by CORS; `*` is refused",
+        shown_default="none",
+    ),
+)
+
+
 def load_settings(environ, instance_path):
     """Return Flask config values parsed from ``environ`` (a mapping of strings).
 
     Keys that are not settings of this service are ignored here; ``create_app``
     passes explicit overrides through untouched.
     """
-
-    def get(name, default):
-        value = environ.get(name)
-        return default if value is None or value == "" else value
-
-    app_env = _choice("APP_ENV", get("APP_ENV", "development"), ENVIRONMENTS)
-    default_db = "sqlite:///" + os.path.join(instance_path, "app.db")
-    return {
-        "APP_ENV": app_env,
-        "SECRET_KEY": _secret_key(environ.get("SECRET_KEY"), app_env, instance_path),
-        "SQLALCHEMY_DATABASE_URI": _database_url(get("DATABASE_URL", default_db)),
-        "ACCESS_TOKEN_TTL": _integer("ACCESS_TOKEN_TTL", get("ACCESS_TOKEN_TTL", 3600), minimum=1),
-        "MAX_CONTENT_LENGTH": _integer(
-            "MAX_CONTENT_LENGTH", get("MAX_CONTENT_LENGTH", 1024 * 1024), minimum=1
-        ),
-        "ALLOW_REGISTRATION": _boolean("ALLOW_REGISTRATION", get("ALLOW_REGISTRATION", True)),
-        "LOG_LEVEL": _choice("LOG_LEVEL", get("LOG_LEVEL", "INFO"), LOG_LEVELS),
-        "DB_POOL_SIZE": _integer("DB_POOL_SIZE", get("DB_POOL_SIZE", 5), minimum=1),
-        "DB_MAX_OVERFLOW": _integer("DB_MAX_OVERFLOW", get("DB_MAX_OVERFLOW", 10), minimum=0),
-        "DB_POOL_RECYCLE": _integer("DB_POOL_RECYCLE", get("DB_POOL_RECYCLE", 1800), minimum=-1),
-        "DB_POOL_TIMEOUT": _integer("DB_POOL_TIMEOUT", get("DB_POOL_TIMEOUT", 30), minimum=1),
-        "RATELIMIT_ENABLED": _boolean("RATELIMIT_ENABLED", get("RATELIMIT_ENABLED", True)),
-        "RATELIMIT_STORAGE_URI": _storage_uri(get("RATELIMIT_STORAGE_URI", "memory://")),
-        "RATELIMIT_DEFAULT": _rate_limit(
-            "RATELIMIT_DEFAULT", get("RATELIMIT_DEFAULT", "600 per minute")
-        ),
-        "RATELIMIT_LOGIN": _rate_limit("RATELIMIT_LOGIN", get("RATELIMIT_LOGIN", "10 per minute")),
-        "RATELIMIT_REGISTER": _rate_limit(
-            "RATELIMIT_REGISTER", get("RATELIMIT_REGISTER", "10 per hour")
-        ),
-        "RATELIMIT_FEEDBACK": _rate_limit(
-            "RATELIMIT_FEEDBACK", get("RATELIMIT_FEEDBACK", "10 per minute")
-        ),
-        "TRUSTED_PROXIES": _integer("TRUSTED_PROXIES", get("TRUSTED_PROXIES", 0), minimum=0),
-        "ALLOWED_ORIGINS": _origins(get("ALLOWED_ORIGINS", "")),
-    }
+    values = {}
+    for setting in SETTINGS:
+        raw = environ.get(setting.name)
+        if raw is None or raw == "":
+            raw = setting.default
+        values[setting.key] = None if raw is None else setting.parse(setting.name, raw)
+    # The two settings whose default depends on more than a constant.
+    values["SECRET_KEY"] = _secret_key(values["SECRET_KEY"], values["APP_ENV"], instance_path)
+    if values["SQLALCHEMY_DATABASE_URI"] is None:
+        values["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(instance_path, "app.db")
+    return values
 
 
 def engine_options(config):

@@ -16,7 +16,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import BadRequest, HTTPException, NotFound
 
-from observability import request_id
+from web.request_log import request_id
 
 log = logging.getLogger("api.errors")
 

@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 
 from dotenv import dotenv_values
+from flask.helpers import get_load_dotenv
 
 bind = os.environ.get("GUNICORN_BIND") or f"127.0.0.1:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY") or min(2 * multiprocessing.cpu_count() + 1, 8))
@@ -50,7 +51,7 @@ _TRUE = {"1", "true", "yes", "on"}
 def _app_setting(name, default):
     """A setting as the app will see it: the environment, else ``.env`` (like create_app)."""
     value = os.environ.get(name)
-    if not value and os.environ.get("FLASK_SKIP_DOTENV", "").lower() not in _TRUE:
+    if not value and get_load_dotenv():
         value = dotenv_values(Path(__file__).with_name(".env")).get(name)
     return value or default
 

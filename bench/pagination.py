@@ -18,10 +18,10 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from sqlalchemy import func, select
 
-import pagination
 from app import create_app
 from extensions import db
 from models import PRODUCT_ORDER, Product
+from web import pagination
 
 RUNS = int(os.environ.get("BENCH_RUNS", "15"))
 LIMIT = 20

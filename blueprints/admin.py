@@ -3,14 +3,14 @@
 from flask import Blueprint
 from sqlalchemy import or_, select
 
-from apidoc import doc
 from errors import InvalidCursor
 from models import USER_ORDER, User
-from pagination import contains_text, paginate
+from openapi import doc
 from schemas.pagination import ListPages
 from schemas.user import UserListQuerySchema, UserSchema
-from security import role_required
-from validation import parse_query
+from web.auth import role_required
+from web.pagination import contains_text, paginate
+from web.validation import parse_query
 
 bp = Blueprint("admin", __name__, url_prefix="/api/admin")
 

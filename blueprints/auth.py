@@ -2,17 +2,17 @@
 
 from flask import Blueprint, current_app, url_for
 
-from accounts import commit_account
-from apidoc import doc
 from errors import Conflict, Forbidden, Unauthenticated
 from extensions import db
 from models import User
 from models.base import utcnow
 from models.user import dummy_password_check
-from rate_limits import login_limit, register_limit
+from openapi import doc
 from schemas.user import LoginSchema, RegisterSchema, TokenSchema, UserSchema
-from security import authentication, issue_token, login_required, require_user
-from validation import parse_body
+from services.accounts import commit_account
+from web.auth import authentication, issue_token, login_required, require_user
+from web.rate_limits import login_limit, register_limit
+from web.validation import parse_body
 
 bp = Blueprint("auth", __name__, url_prefix="/api/auth")
 

@@ -2,11 +2,11 @@
 
 from flask import Blueprint, current_app
 
-from apidoc import doc
 from config import APP_NAME, VERSION
-from http_cache import PUBLIC_CONFIG, public_response
-from pagination import DEFAULT_LIMIT, MAX_LIMIT
+from openapi import doc
 from schemas.client_config import ClientConfigSchema
+from web.http_cache import PUBLIC_CONFIG, public_response
+from web.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 bp = Blueprint("config", __name__, url_prefix="/api")
 

@@ -11,15 +11,28 @@ import json
 from flask import Blueprint, current_app, request
 from flask_swagger_ui import get_swaggerui_blueprint
 
-from apidoc import doc
-from config import APP_NAME
-from openapi import build_document
+from config import APP_NAME, VERSION
+from openapi import build_document, doc
 
 bp = Blueprint("docs", __name__, url_prefix="/api")
 
 DOCS_URL = "/api/docs"
 DOCUMENT_URL = "/api/openapi.json"
 OPENAPI_OBJECT = {"type": "object", "required": ["openapi", "info", "paths"]}
+API_DESCRIPTION = """\
+A JSON API. Errors are RFC 9457 problem details (`application/problem+json`) with a
+stable `code`. Send `Authorization: Bearer <token>` from `POST /api/auth/login`;
+an operation's description names the roles it needs. Every response carries
+`X-Request-ID`; responses under `/api` may carry `RateLimit-*` headers, and a 429
+carries `Retry-After` in seconds.
+
+Query parameters an operation does not list are 400 `VALIDATION_ERROR` naming each
+one, as is a parameter given twice. Public data (products, config, this document)
+carries an `ETag` and a `Cache-Control` that allows caching, and answers a matching
+`If-None-Match` with 304; everything else is `Cache-Control: no-store`. Product
+writes honour `If-Match` (412 `PRECONDITION_FAILED` when it names another version)."""
+
+
 # Clients may keep the document but check back each time: it changes with a deploy.
 DOCUMENT_CACHE = "public, no-cache"
 
@@ -45,7 +58,12 @@ def _serialized_document():
     """The document as JSON bytes and its ETag, built once per app."""
     cached = current_app.extensions.get("openapi_document")
     if cached is None:
-        body = json.dumps(build_document(current_app), indent=2).encode()
+        body = json.dumps(
+            build_document(
+                current_app, title=APP_NAME, version=VERSION, description=API_DESCRIPTION
+            ),
+            indent=2,
+        ).encode()
         cached = (body, hashlib.sha256(body).hexdigest()[:32])
         current_app.extensions["openapi_document"] = cached
     return cached

@@ -3,16 +3,16 @@
 from flask import Blueprint, url_for
 from sqlalchemy import select
 
-from apidoc import doc
 from errors import InvalidCursor, NotFoundError
 from extensions import db
 from models import FEEDBACK_ORDER, Feedback
-from pagination import paginate
-from rate_limits import feedback_limit
+from openapi import doc
 from schemas.feedback import FeedbackListQuerySchema, FeedbackSchema
 from schemas.pagination import ListPages
-from security import optional_user, role_required
-from validation import parse_body, parse_query
+from web.auth import optional_user, role_required
+from web.pagination import paginate
+from web.rate_limits import feedback_limit
+from web.validation import parse_body, parse_query
 
 bp = Blueprint("feedback", __name__, url_prefix="/api/feedback")
 

@@ -6,9 +6,9 @@ from flask import Blueprint
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from apidoc import doc
 from errors import ServiceUnavailable
 from extensions import db
+from openapi import doc
 from schemas.health import HealthSchema, ReadinessSchema
 
 bp = Blueprint("health", __name__)

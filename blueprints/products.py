@@ -3,12 +3,10 @@
 from flask import Blueprint, request, url_for
 from sqlalchemy import select
 
-from apidoc import doc
 from errors import InvalidCursor, NotFoundError
 from extensions import db
-from http_cache import PUBLIC_ITEM, PUBLIC_LIST, check_if_match, public_response, with_etag
 from models import PRODUCT_ORDER, Product
-from pagination import contains_text, paginate
+from openapi import doc
 from schemas.pagination import ListPages
 from schemas.product import (
     ProductBatchSchema,
@@ -16,8 +14,10 @@ from schemas.product import (
     ProductReplaceSchema,
     ProductSchema,
 )
-from security import role_required
-from validation import MAX_ID, parse_body, parse_query
+from web.auth import role_required
+from web.http_cache import PUBLIC_ITEM, PUBLIC_LIST, check_if_match, public_response, with_etag
+from web.pagination import contains_text, paginate
+from web.validation import MAX_ID, parse_body, parse_query
 
 bp = Blueprint("products", __name__, url_prefix="/api/products")
 
@@ -110,7 +110,13 @@ def create_product():
 
 @bp.route("/<id:product_id>", methods=["PUT", "PATCH"])
 @role_required("editor", "admin")
-@doc(body=PRODUCT_UPDATE, response=PRODUCT, headers=["ETag"], errors=[NotFoundError], if_match=True)
+@doc(
+    body=PRODUCT_UPDATE,
+    response=PRODUCT,
+    headers=["ETag"],
+    errors=[NotFoundError],
+    if_match="product",
+)
 def update_product(product_id):
     """Replace (PUT) or partly update (PATCH) a product (editor, admin).
 
@@ -129,7 +135,7 @@ def update_product(product_id):
 
 @bp.delete("/<id:product_id>")
 @role_required("admin")
-@doc(status=204, errors=[NotFoundError], if_match=True)
+@doc(status=204, errors=[NotFoundError], if_match="product")
 def delete_product(product_id):
     """Delete a product (admin)."""
     product = _product_or_404(product_id, for_update=True)

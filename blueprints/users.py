@@ -3,14 +3,14 @@
 from flask import Blueprint, request, url_for
 from marshmallow import ValidationError
 
-from accounts import commit_account, ensure_admin_remains
-from apidoc import doc
 from errors import Conflict, Forbidden, NotFoundError
 from extensions import db
 from models import User
+from openapi import doc
 from schemas.user import UserCreateSchema, UserSchema, UserUpdateSchema
-from security import login_required, require_user, role_required
-from validation import parse_body
+from services.accounts import commit_account, ensure_admin_remains
+from web.auth import login_required, require_user, role_required
+from web.validation import parse_body
 
 bp = Blueprint("users", __name__, url_prefix="/api/users")
 

@@ -1,5 +1,12 @@
 """Field types shared by the schemas: stricter than marshmallow's defaults where
-silent coercion would lose data (4.7 is not the integer 4)."""
+silent coercion would lose data (4.7 is not the integer 4).
+
+A field whose rules JSON Schema cannot read off its marshmallow base states them
+itself in ``openapi_rules(ret)``: ``ret`` is what apispec derived, the method
+returns keys to add (and may drop derived ones that would be wrong). The OpenAPI
+builder calls it for every field that has it, so a new field type needs no edit
+anywhere else.
+"""
 
 import numbers
 import re
@@ -9,6 +16,7 @@ from decimal import Decimal
 from marshmallow import fields
 
 from models.base import CENT
+from openapi.patterns import PRICE_PATTERN, id_list_pattern, trimmed_length_pattern
 
 
 class TrimmedString(fields.String):
@@ -16,6 +24,18 @@ class TrimmedString(fields.String):
 
     def _deserialize(self, value, attr, data, **kwargs):
         return super()._deserialize(value, attr, data, **kwargs).strip()
+
+    def openapi_rules(self, ret):
+        # The length limits apply after trimming, so minLength / maxLength on the
+        # raw string would be wrong both ways (" " is too short, 100 letters with
+        # a space around them are fine); a pattern says it exactly.
+        if self.dump_only:
+            return {}
+        minimum, maximum = ret.pop("minLength", 0), ret.pop("maxLength", None)
+        return {
+            "pattern": trimmed_length_pattern(minimum, maximum),
+            "description": "Surrounding white space is trimmed before the length is checked.",
+        }
 
 
 class NormalizedEmail(fields.Email):
@@ -25,6 +45,9 @@ class NormalizedEmail(fields.Email):
         if isinstance(value, str):
             value = value.strip().lower()
         return super()._deserialize(value, attr, data, **kwargs)
+
+    def openapi_rules(self, ret):
+        return {"description": "Trimmed and lower-cased before it is checked and stored."}
 
 
 class StrictInteger(fields.Integer):
@@ -69,6 +92,9 @@ class UTCDateTime(fields.DateTime):
             return None
         return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
+    def openapi_rules(self, ret):
+        return {"description": "ISO 8601 in UTC with a Z suffix.", "pattern": r"Z$"}
+
 
 class QueryInteger(fields.Integer):
     """An integer written in ASCII digits, as query strings carry them.
@@ -84,6 +110,13 @@ class QueryInteger(fields.Integer):
         if not isinstance(value, str) or not self.PATTERN.fullmatch(value):
             raise self.make_error("invalid")
         return int(value)
+
+    def openapi_rules(self, ret):
+        # Longer digit strings are refused rather than read as huge numbers.
+        largest = 10**self.MAX_DIGITS - 1
+        ret["maximum"] = min(ret.get("maximum", largest), largest)
+        ret["minimum"] = max(ret.get("minimum", -largest), -largest)
+        return {}
 
 
 class Price(fields.Field):
@@ -123,6 +156,25 @@ class Price(fields.Field):
     def _serialize(self, value, attr, obj, **kwargs):
         return None if value is None else f"{value:.2f}"
 
+    def openapi_rules(self, ret):
+        """A string in requests and responses; a request body may send a JSON
+        number instead, so only query parameters (always strings) leave it out."""
+        rules = {
+            "pattern": PRICE_PATTERN,
+            "description": "A decimal amount from 0 to 1000000 with at most two decimal places, "
+            'such as "12.50"; always returned as a string with two places.',
+        }
+        if self.dump_only or getattr(self.parent, "from_query_string", False):
+            return {**rules, "type": "string"}
+        rules["description"] += " A JSON number is accepted too."
+        return {
+            **rules,
+            "type": ["string", "number"],
+            "minimum": 0,
+            "maximum": int(self.MAXIMUM),
+            "multipleOf": 0.01,
+        }
+
 
 class IdList(fields.Field):
     """Comma-separated positive integer ids, e.g. ``1,2,3``; order kept."""
@@ -153,3 +205,6 @@ class IdList(fields.Field):
         if 0 in ids:
             raise self.make_error("invalid")
         return ids
+
+    def openapi_rules(self, ret):
+        return {"type": "string", "pattern": id_list_pattern(self.maximum, self.MAX_DIGITS)}

@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from pagination import DEFAULT_LIMIT, MAX_LIMIT
+from web.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 from .fields import QueryInteger
 
@@ -18,6 +18,8 @@ class ListQuerySchema(Schema):
     ``page`` has no default here so that sending it together with ``cursor`` can
     be told apart from leaving it out; the pagination treats a missing page as 1.
     """
+
+    from_query_string = True  # every value arrives as text (see fields.Price)
 
     page = QueryInteger(
         validate=validate.Range(min=1),

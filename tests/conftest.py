@@ -13,35 +13,14 @@ import redis
 from sqlalchemy import text
 
 from app import create_app
+from config import SETTINGS
 from extensions import db
 from models import User
 from tests.helpers import PASSWORD, empty_tables
 
-SETTING_NAMES = [
-    "APP_ENV",
-    "SECRET_KEY",
-    "DATABASE_URL",
-    "ACCESS_TOKEN_TTL",
-    "MAX_CONTENT_LENGTH",
-    "ALLOW_REGISTRATION",
-    "LOG_LEVEL",
-    "DB_POOL_SIZE",
-    "DB_MAX_OVERFLOW",
-    "DB_POOL_RECYCLE",
-    "DB_POOL_TIMEOUT",
-    "RATELIMIT_ENABLED",
-    "RATELIMIT_STORAGE_URI",
-    "RATELIMIT_DEFAULT",
-    "RATELIMIT_LOGIN",
-    "RATELIMIT_REGISTER",
-    "RATELIMIT_FEEDBACK",
-    "TRUSTED_PROXIES",
-    "ALLOWED_ORIGINS",
-]
-
 # The suite must not depend on the developer's shell or .env file.
-for _name in SETTING_NAMES:
-    os.environ.pop(_name, None)
+for _setting in SETTINGS:
+    os.environ.pop(_setting.name, None)
 os.environ["FLASK_SKIP_DOTENV"] = "1"
 
 SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"

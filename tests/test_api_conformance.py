@@ -37,9 +37,9 @@ from hypothesis import HealthCheck, settings
 from app import create_app
 from extensions import db
 from models import Feedback, Product, User
-from security import issue_token
 from tests.conftest import SECRET_KEY
 from tests.helpers import PASSWORD, empty_tables
+from web.auth import issue_token
 
 SEEDED_ROLES = ("admin", "editor", "viewer")  # ids 1, 2, 3 after a reset
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}

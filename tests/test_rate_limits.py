@@ -5,8 +5,8 @@ import logging
 import pytest
 import redis
 
-from rate_limits import feedback_limit, limiter
 from tests.helpers import PASSWORD, assert_problem
+from web.rate_limits import feedback_limit, limiter
 
 ADDRESS_A = {"REMOTE_ADDR": "203.0.113.1"}
 ADDRESS_B = {"REMOTE_ADDR": "203.0.113.2"}

@@ -1,4 +1,9 @@
-"""Request ids, structured JSON logs and the headers every response carries."""
+"""Request ids and structured logs: one JSON line per request on stdout.
+
+The request id is fixed before anything else runs, so every later hook, error
+and log record can name it; the request's log line is written after every other
+hook, so it records the status the client really gets.
+"""
 
 import json
 import logging
@@ -62,18 +67,21 @@ def configure_logging(level):
     root.setLevel(level)
 
 
-def _start_request():
+def start_request():
+    """Start the request's clock and fix its id."""
     g.started_at = time.perf_counter()
     request_id()
 
 
-def _finish_response(response):
+def identify_response(response):
+    """The headers every response carries: its request id, and ``nosniff``."""
     response.headers["X-Request-ID"] = request_id()
     response.headers["X-Content-Type-Options"] = "nosniff"
-    # Private unless a view said otherwise: only public data may be cached.
-    if "Cache-Control" not in response.headers:
-        response.headers["Cache-Control"] = "no-store"
-        response.vary.add("Authorization")
+    return response
+
+
+def log_request(response):
+    """The request's one log line; never a body, a header value or a query string."""
     authentication = g.get("authentication")
     request_log.info(
         "request",
@@ -88,9 +96,3 @@ def _finish_response(response):
         },
     )
     return response
-
-
-def init_app(app):
-    configure_logging(app.config["LOG_LEVEL"])
-    app.before_request(_start_request)
-    app.after_request(_finish_response)

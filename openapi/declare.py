@@ -2,7 +2,7 @@
 
 ``@doc(...)`` stores an ``ApiDoc`` on the view function and returns the function
 itself: it never wraps a view, so reading and validating the request stays in the
-view's body. ``openapi.py`` derives everything else in one place: the path and its
+view's body. ``builder.py`` derives everything else in one place: the path and its
 parameters from the URL rule, the summary from the docstring, 401/403 and the
 security requirement from ``login_required`` / ``role_required``, and the errors any
 body, query string or id in the URL can cause.
@@ -16,6 +16,11 @@ rule is stated once, in ``schemas/``::
     @doc(body=REGISTER, response=USER, status=201, errors=[Forbidden, Conflict])
     def register():
         data = parse_body(REGISTER)
+
+One declaration does more than document: ``query`` also decides which query
+parameters the view accepts. ``web.validation.reject_undeclared_query`` refuses,
+before the view runs, any parameter on a view that declares no ``query`` schema;
+a view that declares one checks its parameters itself with ``parse_query``.
 """
 
 from collections.abc import Mapping, Sequence
@@ -28,6 +33,7 @@ from marshmallow import Schema
 class ApiDoc:
     # The request body schema, or one per method when a rule serves PUT and PATCH.
     body: Schema | Mapping[str, Schema] | None = None
+    # The query string's schema; None also means the view accepts no parameters.
     query: Schema | None = None
     # The success body: a schema, or a JSON schema dict for what is not a resource.
     response: Schema | Mapping | None = None  # None: no body (204)
@@ -43,8 +49,9 @@ class ApiDoc:
     # Public data (``http_cache.public_response``): the Cache-Control value sent.
     # It always carries an ETag and answers a matching If-None-Match with 304.
     public_cache: str | None = None
-    # The view refuses a write with 412 when If-Match names another ETag.
-    if_match: bool = False
+    # The view refuses a write with 412 when If-Match names another ETag: the
+    # resource's name as the document should say it ("product").
+    if_match: str | None = None
     # A token is optional, but a bad one is 401 (views that call ``optional_user``).
     optional_auth: bool = False
     # False for views that never touch the database, so they cannot answer 503.

@@ -2,7 +2,7 @@
 
 flask-cors does the matching and writes the ``Access-Control-*`` headers, on
 error responses too (it wraps Flask's exception handlers). Two things it does not
-do the way the contract asks are finished in ``_finish_response``:
+do the way the contract asks are finished in ``answer_preflight``:
 
 - a preflight is answered 204 (Flask's automatic OPTIONS answer is 200) and
   lists every allowed request header (flask-cors lists only the requested ones);
@@ -34,7 +34,7 @@ def _is_preflight():
     return request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers
 
 
-def _finish_response(response):
+def answer_preflight(response):
     # Any OPTIONS that reached Flask's automatic answer (200, empty body) is a
     # success with nothing to say.
     if request.method == "OPTIONS" and response.status_code == 200:
@@ -53,7 +53,7 @@ def _vary_on_origin(response):
 def init_app(app):
     # Registered before flask-cors's own hook, so it runs after it: Flask runs
     # after_request functions in reverse order of registration.
-    app.after_request(_finish_response)
+    app.after_request(answer_preflight)
     origins = app.config["ALLOWED_ORIGINS"]
     if not origins:
         return

@@ -101,10 +101,6 @@ def reject_undeclared_query():
     raise ValidationError({name: ["Unknown field."] for name in request.args})
 
 
-def init_app(app):
-    app.before_request(reject_undeclared_query)
-
-
 class IdConverter(BaseConverter):
     """``<id:name>``: a positive integer, or 400 INVALID_ID for anything else."""
 

@@ -27,7 +27,7 @@ from flask_limiter.util import get_remote_address
 from sqlalchemy.exc import SQLAlchemyError
 
 from extensions import db
-from security import current_user
+from web.auth import current_user
 
 log = logging.getLogger("api.rate_limits")
 

@@ -22,6 +22,17 @@ PUBLIC_ITEM = "public, no-cache"
 PUBLIC_CONFIG = "public, s-maxage=300, stale-while-revalidate=60"
 
 
+def private_by_default(response):
+    """``Cache-Control: no-store`` unless the view marked its response public.
+
+    Only public data may be cached; everything else is the caller's own.
+    """
+    if "Cache-Control" not in response.headers:
+        response.headers["Cache-Control"] = "no-store"
+        response.vary.add("Authorization")
+    return response
+
+
 def etag_for(data):
     """A strong ETag for a JSON-serialisable representation."""
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)

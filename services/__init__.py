@@ -1,0 +1,1 @@
+"""Domain rules shared by views and commands (accounts: unique emails, the last admin)."""
