@@ -36,7 +36,7 @@ DEFAULT_DATABASE = ROOT / "instance" / "app.db"
 STOP_SIGNALS = [
     getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
 ]
-GRACE_SECONDS = 3  # how long a child may take to stop before a stronger signal
+GRACE_SECONDS = 5  # how long a child may take to stop before a stronger signal
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
