@@ -1,7 +1,7 @@
 """Settings read from the environment, checked once at start.
 
 ``SETTINGS`` is the one table of them: name, parser, default and a line of
-documentation. ``load_settings`` parses it; the README's configuration table,
+documentation. ``load_settings`` parses it; the table in docs/configuration.md,
 ``.env.example`` and the tests are checked against it. A bad value raises
 ``ConfigError`` naming the variable, so a misconfigured process stops before it
 serves anything.
@@ -155,7 +155,7 @@ class Setting:
     parse: Callable[[str, str], Any]
     default: str | None
     doc: str
-    shown_default: str = ""  # the README's default column, where it is not ``default``
+    shown_default: str = ""  # the docs' default column, where it is not ``default``
     config_key: str = ""
 
     @property
@@ -186,7 +186,7 @@ def _password_hash_method(name, raw):
 
 PASSWORD_HASH_METHOD = re.compile(r"scrypt(:\d+:\d+:\d+)?|pbkdf2(:sha256|:sha512)?(:\d+)?")
 
-# Every setting of the service, in the order the README's table lists them.
+# Every setting of the service, in the order docs/configuration.md lists them.
 SETTINGS = (
     Setting("APP_ENV", choice(*ENVIRONMENTS), "development", "`development` or `production`"),
     Setting(

@@ -3,22 +3,41 @@
 
     python3 dev.py serve [flask run options]   # venv, dependencies, migrations, demo data, run
     python3 dev.py test [pytest options]       # venv, dev dependencies, the whole test suite
+    python3 dev.py reset                       # delete the development database, migrate, seed
+    python3 dev.py flask COMMAND [options]     # any `flask --app app` command, from .venv
 
-The virtual environment lives in ``.venv``; dependencies are installed again only
-when a requirements file changes.
+The virtual environment lives in .venv; dependencies are installed again only
+when a requirements file changes. Stop the server with Ctrl+C; a dev.py that is
+stopped any other way stops the server with it.
 """
 
+import ctypes
 import hashlib
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
 import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
-REQUIREMENTS = {"serve": "requirements.txt", "test": "requirements-dev.txt"}
+# The requirements file each command needs.
+REQUIREMENTS = {
+    "serve": "requirements.txt",
+    "test": "requirements-dev.txt",
+    "reset": "requirements.txt",
+    "flask": "requirements.txt",
+}
+DEFAULT_DATABASE = ROOT / "instance" / "app.db"
+STOP_SIGNALS = [
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+]
+GRACE_SECONDS = 5  # how long a child may take to stop before a stronger signal
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 def _requirements_digest(name):
@@ -37,7 +56,7 @@ def ensure_environment(command):
         print("Creating the virtual environment in .venv ...", flush=True)
         venv.create(VENV, with_pip=True)
     requirements = REQUIREMENTS[command]
-    stamp = VENV / f".installed-{command}"
+    stamp = VENV / f".installed-{Path(requirements).stem}"
     wanted = _requirements_digest(requirements)
     if not stamp.exists() or stamp.read_text() != wanted:
         print(f"Installing {requirements} ...", flush=True)
@@ -49,30 +68,163 @@ def ensure_environment(command):
     return python
 
 
-def run(argv, **kwargs):
-    return subprocess.run(argv, cwd=ROOT, check=False, **kwargs).returncode
+def _die_with_parent():
+    """A ``preexec_fn`` that has Linux send the child SIGTERM when dev.py dies,
+    even by SIGKILL, when nothing is left to pass a signal on; None elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return None
+    libc = ctypes.CDLL(None, use_errno=True)
+    parent = os.getpid()
+
+    def preexec():
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # dev.py died before prctl took effect
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return preexec
+
+
+def run(argv, *, interactive=False):
+    """Run ``argv`` in the project folder and return its exit code; it stops with dev.py.
+
+    Ctrl+C reaches the child from the terminal by itself, so dev.py only waits for
+    it, and sends SIGTERM if it is still running ``GRACE_SECONDS`` later (unless
+    ``interactive``: Ctrl+C in ``flask shell`` must not end the shell). SIGTERM and
+    SIGHUP sent to dev.py are passed on as SIGTERM; SIGKILL follows if the child
+    still does not stop.
+    """
+    received = []
+    previous = {
+        sig: signal.signal(sig, lambda signum, _: received.append(signum)) for sig in STOP_SIGNALS
+    }
+    try:
+        child = subprocess.Popen(argv, cwd=ROOT, preexec_fn=_die_with_parent())
+        escalate_at, stronger = None, [signal.SIGTERM, getattr(signal, "SIGKILL", signal.SIGTERM)]
+        while True:
+            try:
+                code = child.wait(timeout=0.2)
+                return code if code >= 0 else 128 - code  # killed by a signal: 128 + its number
+            except subprocess.TimeoutExpired:
+                pass
+            while received:
+                if received.pop(0) != signal.SIGINT:
+                    child.terminate()
+                    stronger[:1] = []
+                    escalate_at = time.monotonic() + GRACE_SECONDS
+                elif not interactive and escalate_at is None:
+                    escalate_at = time.monotonic() + GRACE_SECONDS
+            if escalate_at is not None and time.monotonic() >= escalate_at and stronger:
+                child.send_signal(stronger.pop(0))
+                escalate_at = time.monotonic() + GRACE_SECONDS
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _flask(python):
+    return [str(python), "-m", "flask", "--app", "app"]
+
+
+def _address(extra):
+    """The host and port ``flask run`` will listen on, from its options or environment."""
+    options = {"host": os.environ.get("FLASK_RUN_HOST", "127.0.0.1")}
+    options["port"] = os.environ.get("FLASK_RUN_PORT", "5000")
+    names = {"--host": "host", "-h": "host", "--port": "port", "-p": "port"}
+    for index, argument in enumerate(extra):
+        name, equals, value = argument.partition("=")
+        if name in names:
+            if not equals:
+                value = extra[index + 1] if index + 1 < len(extra) else ""
+            options[names[name]] = value
+    return options["host"], int(options["port"])
+
+
+def _port_taken(host, port):
+    try:
+        family, kind, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except (OSError, UnicodeError):
+        return False  # let flask run report it
+    with socket.socket(family, kind) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as werkzeug binds
+        try:
+            probe.bind(address)
+        except OSError:
+            return True
+    return False
 
 
 def serve(python, extra):
-    flask = [str(python), "-m", "flask", "--app", "app"]
+    host, port = _address(extra)
+    if _port_taken(host, port):
+        print(
+            f"Port {port} on {host} is in use: is another `python3 dev.py serve` running?\n"
+            "Stop it with Ctrl+C in its terminal, or serve on another port:\n"
+            f"    python3 dev.py serve --port {port + 1}",
+            file=sys.stderr,
+        )
+        return 1
     for step in (["db", "upgrade"], ["seed-demo"]):
-        code = run(flask + step)
+        code = run(_flask(python) + step)
         if code:
             return code
-    return run([*flask, "run", *extra])
+    # What to open in a browser; 0.0.0.0 is an address to bind, not to visit.
+    shown = {"0.0.0.0": "127.0.0.1", "::": "[::1]", "": "127.0.0.1"}.get(host, host)  # noqa: S104
+    url = f"http://{shown}:{port}"
+    print(f"\nServing the API on {url}  (docs: {url}/api/docs; stop with Ctrl+C)\n", flush=True)
+    return run([*_flask(python), "run", *extra])
+
+
+def reset(python, extra):
+    """Delete the development SQLite database, then migrate and seed it again."""
+    if extra:
+        print("reset takes no options.", file=sys.stderr)
+        return 2
+    probe = "from app import create_app; print(create_app().config['SQLALCHEMY_DATABASE_URI'])"
+    url = subprocess.run(
+        [str(python), "-c", probe], cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout.strip()
+    if url != f"sqlite:///{DEFAULT_DATABASE}":
+        print(
+            "reset only deletes the development database, instance/app.db; DATABASE_URL\n"
+            "names another one. Empty that yourself, then run:\n"
+            "    python3 dev.py flask db upgrade && python3 dev.py flask seed-demo",
+            file=sys.stderr,
+        )
+        return 1
+    for suffix in ("", "-wal", "-shm"):
+        DEFAULT_DATABASE.with_name(DEFAULT_DATABASE.name + suffix).unlink(missing_ok=True)
+    print(f"Deleted {DEFAULT_DATABASE.relative_to(ROOT)}; creating it again ...", flush=True)
+    for step in (["db", "upgrade"], ["seed-demo"]):
+        code = run(_flask(python) + step)
+        if code:
+            return code
+    print("Done. Restart a running `python3 dev.py serve` so it opens the new database.")
+    return 0
+
+
+def flask(python, extra):
+    return run([*_flask(python), *extra], interactive=True)
 
 
 def test(python, extra):
     return run([str(python), "-m", "pytest", *extra])
 
 
+COMMANDS = {"serve": serve, "test": test, "reset": reset, "flask": flask}
+
+
 def main():
-    if len(sys.argv) < 2 or sys.argv[1] not in REQUIREMENTS:
-        print(__doc__)
-        return 2
+    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
+        asked = sys.argv[1:2] in (["-h"], ["--help"], ["help"])
+        print(__doc__.strip(), file=sys.stdout if asked else sys.stderr)
+        return 0 if asked else 2
     command, extra = sys.argv[1], sys.argv[2:]
-    python = ensure_environment(command)
-    return serve(python, extra) if command == "serve" else test(python, extra)
+    try:
+        python = ensure_environment(command)
+        return COMMANDS[command](python, extra)
+    except KeyboardInterrupt:  # Ctrl+C while setting up: no traceback
+        print("\nInterrupted.", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

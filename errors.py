@@ -180,8 +180,9 @@ def problem_response(error):
     if error.errors:
         body["errors"] = error.errors
     body["request_id"] = request_id()
+    # A trailing newline, as jsonify gives every success body.
     response = current_app.response_class(
-        json.dumps(body), status=error.status, mimetype=PROBLEM_MIMETYPE
+        json.dumps(body) + "\n", status=error.status, mimetype=PROBLEM_MIMETYPE
     )
     response.headers.update(error.headers)
     return response

@@ -7,10 +7,10 @@ busy for a fixed number of requests. Prints requests per second, latency
 percentiles and the count of each status (a 5xx is a bug). A benchmark, not a
 test: numbers depend on the machine.
 
-    .venv/bin/python bench/http_load.py                       # SQLite, 2 workers
+    .venv/bin/python -m bench.http_load                        # SQLite, 2 workers
     DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1/test_bench \\
     RATELIMIT_STORAGE_URI=redis://127.0.0.1:6379/11 WEB_CONCURRENCY=2 \\
-        .venv/bin/python bench/http_load.py --requests 3000 --concurrency 8
+        .venv/bin/python -m bench.http_load --requests 3000 --concurrency 8
 
 Rate limits are switched off for the run (they would be the thing measured).
 """

@@ -4,20 +4,18 @@ Runs the app in-process (test client) on a temporary SQLite database with the
 production password hash (werkzeug's default scrypt), and times many failed
 logins of each kind, interleaved so that machine noise hits both alike.
 
-    .venv/bin/python bench/login_timing.py [--rounds 40]
+    .venv/bin/python -m bench.login_timing [--rounds 40]     # from the project root
 """
 
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import flask_migrate
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ["FLASK_SKIP_DOTENV"] = "1"
 
 from app import create_app

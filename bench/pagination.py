@@ -2,8 +2,8 @@
 
 Not a test. Seed a large catalog first, then run against the same database:
 
-    flask --app app seed-demo --products 1000000
-    .venv/bin/python bench/pagination.py            # DATABASE_URL as for the app
+    python3 dev.py flask seed-demo --products 1000000
+    .venv/bin/python -m bench.pagination        # from the project root; DATABASE_URL as for the app
 
 Each request goes through the full app (test client, no network) and the
 median of several runs is printed in milliseconds.
@@ -11,10 +11,7 @@ median of several runs is printed in milliseconds.
 
 import os
 import statistics
-import sys
 import time
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from sqlalchemy import func, select
 

@@ -5,14 +5,14 @@ the assets from the package's own folder with ``send_from_directory``, which
 refuses any path that would leave it, so the page works with no internet access.
 """
 
-import hashlib
 import json
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, current_app
 from flask_swagger_ui import get_swaggerui_blueprint
 
 from config import APP_NAME, VERSION
 from openapi import build_document, doc
+from web.http_cache import public_bytes
 
 bp = Blueprint("docs", __name__, url_prefix="/api")
 
@@ -55,18 +55,17 @@ swagger_ui = get_swaggerui_blueprint(
 
 
 def _serialized_document():
-    """The document as JSON bytes and its ETag, built once per app."""
-    cached = current_app.extensions.get("openapi_document")
-    if cached is None:
+    """The document as JSON bytes, built once per app."""
+    body = current_app.extensions.get("openapi_document")
+    if body is None:
         body = json.dumps(
             build_document(
                 current_app, title=APP_NAME, version=VERSION, description=API_DESCRIPTION
             ),
             indent=2,
         ).encode()
-        cached = (body, hashlib.sha256(body).hexdigest()[:32])
-        current_app.extensions["openapi_document"] = cached
-    return cached
+        current_app.extensions["openapi_document"] = body
+    return body
 
 
 @bp.get("/openapi.json")
@@ -76,11 +75,7 @@ def openapi_document():
 
     Public; clients may keep it and revalidate with If-None-Match.
     """
-    body, etag = _serialized_document()
-    response = current_app.response_class(body, mimetype="application/json")
-    response.set_etag(etag)
-    response.headers["Cache-Control"] = DOCUMENT_CACHE
-    return response.make_conditional(request)
+    return public_bytes(_serialized_document(), "application/json", DOCUMENT_CACHE)
 
 
 @bp.get("/docs")

@@ -19,13 +19,7 @@ bp = Blueprint("feedback", __name__, url_prefix="/api/feedback")
 FEEDBACK = FeedbackSchema()
 FEEDBACK_LIST_QUERY = FeedbackListQuerySchema()
 FEEDBACK_PAGES = ListPages(FEEDBACK)
-
-
-def _feedback_or_404(feedback_id):
-    feedback = db.session.get(Feedback, feedback_id)
-    if feedback is None:
-        raise NotFoundError("Feedback not found.")
-    return feedback
+NOT_FOUND = "Feedback not found."
 
 
 @bp.post("")
@@ -67,7 +61,7 @@ def list_feedback():
 @doc(response=FEEDBACK, errors=[NotFoundError])
 def get_feedback(feedback_id):
     """Read a feedback (editor, admin)."""
-    return FEEDBACK.dump(_feedback_or_404(feedback_id))
+    return FEEDBACK.dump(db.get_or_404(Feedback, feedback_id, description=NOT_FOUND))
 
 
 @bp.delete("/<id:feedback_id>")
@@ -75,6 +69,6 @@ def get_feedback(feedback_id):
 @doc(status=204, errors=[NotFoundError])
 def delete_feedback(feedback_id):
     """Delete a feedback (admin)."""
-    db.session.delete(_feedback_or_404(feedback_id))
+    db.session.delete(db.get_or_404(Feedback, feedback_id, description=NOT_FOUND))
     db.session.commit()
     return "", 204

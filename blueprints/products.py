@@ -29,13 +29,7 @@ PRODUCT_PAGES = ListPages(PRODUCT)
 PRODUCT_BATCH = ProductBatchSchema()
 # PUT replaces every writable field; PATCH any subset.
 PRODUCT_UPDATE = {"PUT": ProductReplaceSchema(), "PATCH": ProductReplaceSchema(partial=True)}
-
-
-def _product_or_404(product_id, *, for_update=False):
-    product = db.session.get(Product, product_id, with_for_update=for_update)
-    if product is None:
-        raise NotFoundError("Product not found.")
-    return product
+NOT_FOUND = "Product not found."
 
 
 def _filtered(query):
@@ -92,7 +86,8 @@ def list_products():
 @doc(response=PRODUCT, errors=[NotFoundError], public_cache=PUBLIC_ITEM)
 def get_product(product_id):
     """Read a product (public)."""
-    return public_response(PRODUCT.dump(_product_or_404(product_id)), PUBLIC_ITEM)
+    product = db.get_or_404(Product, product_id, description=NOT_FOUND)
+    return public_response(PRODUCT.dump(product), PUBLIC_ITEM)
 
 
 @bp.post("")
@@ -123,7 +118,9 @@ def update_product(product_id):
     PUT needs every writable field (description may be null); PATCH any subset.
     If-Match is checked before the body.
     """
-    product = _product_or_404(product_id, for_update=True)
+    # Locked until the commit (FOR UPDATE on PostgreSQL): two writers holding the
+    # same ETag cannot both pass the If-Match check.
+    product = db.get_or_404(Product, product_id, with_for_update=True, description=NOT_FOUND)
     check_if_match(PRODUCT.dump(product))
     data = parse_body(PRODUCT_UPDATE[request.method])
     for field in WRITABLE:
@@ -138,7 +135,7 @@ def update_product(product_id):
 @doc(status=204, errors=[NotFoundError], if_match="product")
 def delete_product(product_id):
     """Delete a product (admin)."""
-    product = _product_or_404(product_id, for_update=True)
+    product = db.get_or_404(Product, product_id, with_for_update=True, description=NOT_FOUND)
     check_if_match(PRODUCT.dump(product))
     db.session.delete(product)
     db.session.commit()

@@ -7,7 +7,7 @@ class ApiSchema(Schema):
     """``Meta.dependent_required = {"a": ["b"]}``: ``a`` may only be sent with ``b``.
 
     Checked here and documented as JSON Schema ``dependentRequired`` by
-    ``openapi.py``, so the rule is written once.
+    ``openapi/builder.py``, so the rule is written once.
     """
 
     @validates_schema

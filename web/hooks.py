@@ -15,7 +15,8 @@ After the view (or the error handler), in this order
   1. flask-cors's headers, ``Vary: Origin`` and the 204 preflight (``cors``).
   2. ``RateLimit-*`` and ``Retry-After`` (``rate_limits``).
   3. ``Cache-Control: no-store`` unless the view made its answer public
-     (``http_cache.private_by_default``).
+     (``http_cache.private_by_default``), and no ``Content-Type`` on a 204,
+     which has no body (``http_cache.no_content_type_without_body``).
   4. ``X-Request-ID`` and ``nosniff`` (``request_log.identify_response``).
   5. The request's log line, last, so it records the final status.
 
@@ -24,7 +25,7 @@ run while the URL is matched, before any of these hooks.
 """
 
 from web import cors, rate_limits
-from web.http_cache import private_by_default
+from web.http_cache import no_content_type_without_body, private_by_default
 from web.proxies import trust_proxies
 from web.request_log import configure_logging, identify_response, log_request, start_request
 from web.validation import IdConverter, reject_undeclared_query
@@ -39,6 +40,7 @@ def init_app(app):
     app.after_request(log_request)
     app.after_request(identify_response)
     app.after_request(private_by_default)
+    app.after_request(no_content_type_without_body)
     rate_limits.init_app(app)
     cors.init_app(app)
     app.before_request(reject_undeclared_query)

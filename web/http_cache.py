@@ -9,7 +9,7 @@ answers 304; this module only decides what is cacheable and for how long.
 import hashlib
 import json
 
-from flask import jsonify, request
+from flask import current_app, jsonify, request
 
 from errors import PreconditionFailed
 
@@ -42,11 +42,33 @@ def etag_for(data):
 def public_response(data, cache_control, headers=None):
     """``data`` as JSON that any cache may keep, with an ETag; 304 when the
     client's ``If-None-Match`` still matches."""
-    response = jsonify(data)
+    return _public(jsonify(data), etag_for(data), cache_control, headers)
+
+
+def public_bytes(body, mimetype, cache_control):
+    """Public data that is serialised already (the OpenAPI document): the ETag
+    is a digest of the bytes themselves."""
+    response = current_app.response_class(body, mimetype=mimetype)
+    return _public(response, hashlib.sha256(body).hexdigest()[:32], cache_control)
+
+
+def _public(response, etag, cache_control, headers=None):
     response.headers.update(headers or {})
-    response.set_etag(etag_for(data))
+    response.set_etag(etag)
     response.headers["Cache-Control"] = cache_control
-    return response.make_conditional(request)
+    response.make_conditional(request)
+    # make_conditional adds a Date header; the HTTP server (werkzeug's, gunicorn)
+    # always sends its own, and a response must not carry two.
+    response.headers.pop("Date", None)
+    return response
+
+
+def no_content_type_without_body(response):
+    """A 204 has no body, so no ``Content-Type`` (Flask gives every response one;
+    werkzeug drops it from a 304 itself)."""
+    if response.status_code == 204:
+        response.headers.pop("Content-Type", None)
+    return response
 
 
 def check_if_match(current_data):

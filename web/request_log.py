@@ -30,9 +30,19 @@ def request_id():
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line; ``extra=`` fields become top-level keys."""
+    """One JSON object per line; ``extra=`` fields become top-level keys.
+
+    With ``plain_dev_server`` (stdout is a terminal), the development server's own
+    messages ("Running on http://127.0.0.1:5000") are shown as plain text instead.
+    """
+
+    def __init__(self, *, plain_dev_server=False):
+        super().__init__()
+        self.plain_dev_server = plain_dev_server
 
     def format(self, record):
+        if self.plain_dev_server and record.name == "werkzeug":
+            return super().format(record)
         entry = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
@@ -58,7 +68,7 @@ class _DropDevServerAccessLines(logging.Filter):
 
 def configure_logging(level):
     handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(JsonFormatter())
+    handler.setFormatter(JsonFormatter(plain_dev_server=sys.stdout.isatty()))
     handler.addFilter(_DropDevServerAccessLines())
     root = logging.getLogger()
     for old in [h for h in root.handlers if isinstance(h.formatter, JsonFormatter)]:
