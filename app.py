@@ -43,6 +43,7 @@ def create_app(overrides=None):
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _sqlite_pragmas)
+        web.hooks.init_engine(app, db.engine)
     register_blueprints(app)
     cli.init_app(app)
     return app

@@ -94,6 +94,32 @@ def _storage_uri(raw):
     return uri
 
 
+def _http_url(name, raw):
+    url = str(raw).strip().rstrip("/")
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ConfigError(name, f"must be an http:// or https:// URL, got {raw!r}")
+    return url
+
+
+def _sentry_dsn(name, raw):
+    dsn = str(raw).strip()
+    if not dsn:
+        return ""
+    parts = urlsplit(dsn)
+    if (
+        parts.scheme not in {"http", "https"}
+        or not parts.username
+        or not parts.hostname
+        or not parts.path.strip("/")
+    ):
+        # The value itself is a credential: never echo it.
+        raise ConfigError(name, "is not a DSN like https://<key>@<host>/<project>")
+    return dsn
+
+
 def _origins(raw):
     origins = []
     for item in str(raw).split(","):
@@ -262,6 +288,42 @@ SETTINGS = (
         lambda name, raw: _origins(raw),
         "",
         "comma-separated origins allowed by CORS; `*` is refused",
+        shown_default="none",
+    ),
+    # Observability (docs/operations.md): each part is off until configured.
+    Setting(
+        "METRICS_ENABLED",
+        _boolean,
+        "false",
+        "`true` serves Prometheus metrics at `GET /metrics` (404 otherwise)",
+    ),
+    Setting(
+        "METRICS_TOKEN",
+        _text,
+        "",
+        "when set, `GET /metrics` needs `Authorization: Bearer <METRICS_TOKEN>` (401 otherwise)",
+        shown_default="none",
+    ),
+    Setting(
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        lambda name, raw: _http_url(name, raw),
+        "",
+        "OTLP/HTTP collector, e.g. `http://127.0.0.1:4318`: every request is exported as a "
+        "trace (spans go to its `/v1/traces`); unset: no tracing",
+        shown_default="none",
+    ),
+    Setting(
+        "OTEL_SERVICE_NAME",
+        _text,
+        "flask-api-service",
+        "the `service.name` of the exported traces",
+    ),
+    Setting(
+        "SENTRY_DSN",
+        lambda name, raw: _sentry_dsn(name, raw),
+        "",
+        "Sentry DSN: every 500 is reported there (without bodies, cookies, `Authorization` "
+        "or email addresses); unset: no reports",
         shown_default="none",
     ),
 )

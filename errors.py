@@ -166,6 +166,11 @@ def to_app_error(exc):
         )
         return ServiceUnavailable()
     log.error("unhandled exception", exc_info=exc, extra={"request_id": request_id()})
+    # Error reports (web/error_reports.py), when SENTRY_DSN is set: this is the one
+    # place an unexpected exception becomes a 500, so it is reported from here.
+    report = current_app.extensions.get("error_reports")
+    if report is not None:
+        report(exc)
     return AppError()
 
 

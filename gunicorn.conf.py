@@ -7,10 +7,20 @@ Environment variables (all optional):
   or set ``GUNICORN_BIND=0.0.0.0:8000`` in a container.
 - ``WEB_CONCURRENCY``: worker processes, default ``2 * CPUs + 1`` (at most 8).
 - ``GUNICORN_TIMEOUT``: seconds a worker may spend on one request, default 30.
+- ``PROMETHEUS_MULTIPROC_DIR``: with ``METRICS_ENABLED=true``, where the workers
+  keep their metrics so a scrape adds them up. Emptied at start; when unset, a
+  new temporary folder is used and removed when gunicorn exits.
+
+Observability hooks (docs/operations.md): ``on_starting`` prepares the metrics
+folder before any worker exists, ``child_exit`` tells the metrics a worker died
+(its counters stay, its live gauges go), and ``post_fork`` starts tracing in
+each worker, never in the master.
 """
 
 import multiprocessing
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 from dotenv import dotenv_values
@@ -57,7 +67,13 @@ def _app_setting(name, default):
 
 
 def on_starting(server):
-    """Warn when limits cannot hold across workers: memory:// counts per process."""
+    """Prepare the metrics folder, and warn when limits cannot hold across workers."""
+    _prepare_metrics_dir(server)
+    _warn_about_memory_limits(server)
+
+
+def _warn_about_memory_limits(server):
+    """memory:// rate limit storage counts per process."""
     enabled = _app_setting("RATELIMIT_ENABLED", "true").strip().lower() in _TRUE
     storage = _app_setting("RATELIMIT_STORAGE_URI", "memory://")
     if enabled and storage.startswith("memory://") and server.cfg.workers > 1:
@@ -68,3 +84,53 @@ def on_starting(server):
             server.cfg.workers,
             server.cfg.workers,
         )
+
+
+_temporary_metrics_dir = []
+
+
+def _prepare_metrics_dir(server):
+    """A fresh PROMETHEUS_MULTIPROC_DIR, set before any worker imports prometheus_client.
+
+    The variable is what switches prometheus_client to multiprocess mode, and
+    the workers inherit it. Files left by an earlier run would add old counts
+    to the new ones, so they are removed.
+    """
+    if _app_setting("METRICS_ENABLED", "false").strip().lower() not in _TRUE:
+        return
+    path = _app_setting("PROMETHEUS_MULTIPROC_DIR", "")
+    if path:
+        os.makedirs(path, exist_ok=True)
+        for stale in Path(path).glob("*.db"):
+            stale.unlink()
+    else:
+        path = tempfile.mkdtemp(prefix="flask-api-metrics-")
+        _temporary_metrics_dir.append(path)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    server.log.info("Prometheus multiprocess folder: %s", path)
+
+
+def child_exit(server, worker):
+    """A worker died (or was replaced): drop its live gauges, keep its counts."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
+
+
+def post_fork(server, worker):
+    """Start tracing in the new worker (threads and connections must not cross a fork)."""
+    endpoint = _app_setting("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip()
+    if endpoint:
+        from web import tracing  # loads OpenTelemetry: only when configured
+
+        tracing.start(
+            endpoint,
+            _app_setting("OTEL_SERVICE_NAME", "flask-api-service"),
+            _app_setting("APP_ENV", "development").strip().lower(),
+        )
+
+
+def on_exit(server):
+    for path in _temporary_metrics_dir:
+        shutil.rmtree(path, ignore_errors=True)

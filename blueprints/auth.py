@@ -10,7 +10,13 @@ from models.user import dummy_password_check
 from openapi import doc
 from schemas.user import LoginSchema, RegisterSchema, TokenSchema, UserSchema
 from services.accounts import commit_account
-from web.auth import authentication, issue_token, login_required, require_user
+from web.auth import (
+    authentication,
+    issue_token,
+    login_required,
+    note_auth_failure,
+    require_user,
+)
 from web.rate_limits import login_limit, register_limit
 from web.validation import parse_body
 
@@ -53,8 +59,13 @@ def login():
     user = User.by_email(data["email"])
     if user is None:
         dummy_password_check(data["password"])
+        note_auth_failure("unknown_email")
         raise Unauthenticated(BAD_LOGIN)
-    if not user.check_password(data["password"]) or not user.is_active:
+    if not user.check_password(data["password"]):
+        note_auth_failure("wrong_password")
+        raise Unauthenticated(BAD_LOGIN)
+    if not user.is_active:
+        note_auth_failure("inactive_user")
         raise Unauthenticated(BAD_LOGIN)
     return TOKEN.dump(
         {

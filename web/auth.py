@@ -4,6 +4,10 @@ A token is an itsdangerous-signed, timestamped reference to an ``AuthSession``
 row. The signature makes it tamper-proof without a lookup; the row makes it
 revocable. Every request that sends a token costs one query, which loads the
 session and its user together, so a role change or deactivation counts at once.
+
+Why credentials were refused is kept on ``g.auth_failure`` as a short reason
+(``bad_signature``, ``wrong_password``, ...), which the metrics count; clients
+only ever see the one 401.
 """
 
 import secrets
@@ -11,7 +15,7 @@ from datetime import timedelta
 from functools import wraps
 
 from flask import current_app, g, request
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 
 from errors import Forbidden, Unauthenticated
@@ -43,12 +47,13 @@ def issue_token(user):
 class _Authentication:
     """What the request's ``Authorization`` header proved, worked out once."""
 
-    def __init__(self, user=None, session=None, failure=None):
+    def __init__(self, user=None, session=None, failure=None, reason=None):
         self.user = user
         self.session = session
         # Kept apart from ``user`` so it can be read after a commit expires the row.
         self.user_id = user.id if user else None
-        self.failure = failure  # why a sent token was refused
+        self.failure = failure  # why a sent token was refused, for the client
+        self.reason = reason  # the same as a short code, for the metrics
 
 
 def _authenticate():
@@ -58,23 +63,30 @@ def _authenticate():
     scheme, _, token = header.strip().partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
-        return _Authentication(failure="Send the token as 'Authorization: Bearer <token>'.")
+        return _Authentication(
+            failure="Send the token as 'Authorization: Bearer <token>'.",
+            reason="malformed_header",
+        )
     try:
         token_id = _serializer().loads(token, max_age=current_app.config["ACCESS_TOKEN_TTL"])
+    except SignatureExpired:
+        return _Authentication(failure=INVALID_TOKEN, reason="expired_token")
     except BadSignature:
-        return _Authentication(failure=INVALID_TOKEN)
+        return _Authentication(failure=INVALID_TOKEN, reason="bad_signature")
     if not isinstance(token_id, str):
-        return _Authentication(failure=INVALID_TOKEN)
+        return _Authentication(failure=INVALID_TOKEN, reason="bad_signature")
     row = db.session.execute(
         select(AuthSession, User)
         .join(User, AuthSession.user_id == User.id)
         .where(AuthSession.token_id == token_id)
     ).first()
     if row is None:
-        return _Authentication(failure=INVALID_TOKEN)
+        return _Authentication(failure=INVALID_TOKEN, reason="unknown_session")
     session, user = row
-    if not session.is_valid(utcnow()) or not user.is_active:
-        return _Authentication(failure=INVALID_TOKEN)
+    if not session.is_valid(utcnow()):
+        return _Authentication(failure=INVALID_TOKEN, reason="revoked_or_expired_session")
+    if not user.is_active:
+        return _Authentication(failure=INVALID_TOKEN, reason="inactive_user")
     return _Authentication(user=user, session=session)
 
 
@@ -82,7 +94,14 @@ def authentication():
     """The request's authentication, computed on first use and kept on ``g``."""
     if "authentication" not in g:
         g.authentication = _authenticate()
+        if g.authentication.reason:
+            note_auth_failure(g.authentication.reason)
     return g.authentication
+
+
+def note_auth_failure(reason):
+    """Record why the request's credentials were refused (counted by web/metrics.py)."""
+    g.auth_failure = reason
 
 
 def current_user():

@@ -2,9 +2,14 @@
 
 Flask runs ``before_request`` functions in the order they are registered and
 ``after_request`` functions in the reverse order, so the order below is the
-order of a request's life:
+order of a request's life. Hooks marked (traces) or (metrics) exist only when
+that part is configured (``OTEL_EXPORTER_OTLP_ENDPOINT``, ``METRICS_ENABLED``).
 
 Before the view
+  0. (traces) OpenTelemetry's Flask instrumentation starts the server span,
+     continuing an incoming ``traceparent``; then ``tracing.remember_trace_ids``
+     keeps its ids on ``g``. First, so the span covers every later hook (the
+     rate limiter's token lookup is SQL too) and every log record names it.
   1. ``request_log.start_request``: start the clock, fix the request id, so
      every later hook, error and log record can name it.
   2. Flask-Limiter's check (``rate_limits``): a 429 costs no further work.
@@ -18,13 +23,26 @@ After the view (or the error handler), in this order
      (``http_cache.private_by_default``), and no ``Content-Type`` on a 204,
      which has no body (``http_cache.no_content_type_without_body``).
   4. ``X-Request-ID`` and ``nosniff`` (``request_log.identify_response``).
-  5. The request's log line, last, so it records the final status.
+  5. (metrics) ``metrics.record_request`` counts and times the request, after
+     every hook that can change the status, so it counts what the client gets.
+  6. The request's log line (``request_log.log_request``), so it records the
+     final status.
+  7. (traces) ``tracing.annotate_span`` puts the caller's user id on the span,
+     which ends after the response, when the request context is torn down.
 
-The error handler itself is registered by ``errors.init_app``; URL converters
-run while the URL is matched, before any of these hooks.
+Error reports (``SENTRY_DSN``) add no hook: ``errors.to_app_error`` reports each
+500 where it is made (see ``web/error_reports.py``). The error handler itself is
+registered by ``errors.init_app``; URL converters run while the URL is matched,
+before any of these hooks.
+
+``init_engine(app, engine)`` adds what works on the database engine rather than
+on requests: the pool gauges (metrics) and a span per SQL statement (traces).
+
+OpenTelemetry and Sentry are imported here only when configured, so a service
+without them never loads either.
 """
 
-from web import cors, rate_limits
+from web import cors, metrics, rate_limits
 from web.http_cache import no_content_type_without_body, private_by_default
 from web.proxies import trust_proxies
 from web.request_log import configure_logging, identify_response, log_request, start_request
@@ -36,11 +54,31 @@ def init_app(app):
     trust_proxies(app)
     app.url_map.converters["id"] = IdConverter
 
+    if app.config["OTEL_EXPORTER_OTLP_ENDPOINT"]:
+        from web import tracing  # loads OpenTelemetry: only when configured
+
+        tracing.init_app(app)
+    if app.config["SENTRY_DSN"]:
+        from web import error_reports  # loads Sentry: only when configured
+
+        error_reports.init_app(app)
+
     app.before_request(start_request)
     app.after_request(log_request)
+    metrics.init_app(app)
     app.after_request(identify_response)
     app.after_request(private_by_default)
     app.after_request(no_content_type_without_body)
     rate_limits.init_app(app)
     cors.init_app(app)
     app.before_request(reject_undeclared_query)
+
+
+def init_engine(app, engine):
+    """Hooks on the database engine; ``create_app`` calls it once the engine exists."""
+    if app.config["METRICS_ENABLED"]:
+        metrics.watch_pool(engine)
+    if "tracing" in app.extensions:
+        from web import tracing  # already loaded by init_app
+
+        tracing.instrument_engine(app, engine)

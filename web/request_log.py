@@ -2,7 +2,9 @@
 
 The request id is fixed before anything else runs, so every later hook, error
 and log record can name it; the request's log line is written after every other
-hook, so it records the status the client really gets.
+hook, so it records the status the client really gets. When traces are exported
+(web/tracing.py), every log record of a request also carries its ``trace_id``
+and ``span_id``.
 """
 
 import json
@@ -52,8 +54,13 @@ class JsonFormatter(logging.Formatter):
         entry.update(
             (key, value) for key, value in vars(record).items() if key not in _RECORD_ATTRIBUTES
         )
-        if "request_id" not in entry and has_request_context():
-            entry["request_id"] = request_id()
+        if has_request_context():
+            if "request_id" not in entry:
+                entry["request_id"] = request_id()
+            # Set by web/tracing.py when traces are exported: search a trace's logs by it.
+            if "trace_id" in g:
+                entry.setdefault("trace_id", g.trace_id)
+                entry.setdefault("span_id", g.span_id)
         if record.exc_info:
             entry["traceback"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)
