@@ -13,7 +13,7 @@ import logging
 
 import pytest
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from extensions import db
@@ -287,3 +287,26 @@ def test_a_constraint_error_does_not_log_the_value_it_names(json_log, make_app):
     lines = json_log()
     assert any("IntegrityError" in line.get("traceback", "") for line in lines)
     assert "someone.private" not in json.dumps(lines)
+
+
+def test_the_engine_never_renders_parameters(app):
+    """``hide_parameters`` on the engine itself: the error a statement raises does
+    not carry its values, whatever formats it later."""
+    with app.app_context():
+        engine = db.engine
+        assert engine.hide_parameters is True
+
+        def refuse(conn, cursor, statement, parameters, context, executemany):
+            raise engine.dialect.loaded_dbapi.DataError("refused")
+
+        event.listen(engine, "before_cursor_execute", refuse)
+        try:
+            with pytest.raises(DBAPIError) as error:
+                db.session.execute(
+                    text("SELECT :secret"), {"secret": "scrypt:32768:8:1$not-a-real-hash"}
+                )
+        finally:
+            event.remove(engine, "before_cursor_execute", refuse)
+            db.session.rollback()
+    assert "not-a-real-hash" not in str(error.value)
+    assert "hide_parameters" in str(error.value)
