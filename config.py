@@ -139,6 +139,32 @@ def _origins(raw):
     return origins
 
 
+_HOST_NAME = re.compile(r"\.?[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?")
+
+
+def _trusted_hosts(name, raw):
+    """Comma-separated host names, a port ignored; none (empty) means any host.
+
+    The list becomes Flask's own ``TRUSTED_HOSTS``; a leading dot also accepts
+    every subdomain (``.example.com``), as Werkzeug matches it.
+    """
+    hosts = []
+    for item in str(raw).split(","):
+        host = item.strip().lower()
+        if not host:
+            continue
+        if host.count(":") == 1 and "/" not in host:
+            host, _, port = host.partition(":")
+            if not port.isdigit():
+                raise ConfigError(name, f"{item.strip()!r} has a port that is not a number")
+        if not _HOST_NAME.fullmatch(host):
+            raise ConfigError(
+                name, f"{item.strip()!r} is not a host name like api.example.com (no scheme or *)"
+            )
+        hosts.append(host)
+    return hosts or None
+
+
 def _secret_key(raw, app_env, instance_path):
     if raw:
         key = str(raw)
@@ -326,6 +352,16 @@ SETTINGS = (
         "or email addresses); unset: no reports",
         shown_default="none",
     ),
+    # Hostile input (issue 9): which Host headers the service answers.
+    Setting(
+        "TRUSTED_HOSTS",
+        _trusted_hosts,
+        "",
+        "comma-separated host names the service answers for (a port is ignored; "
+        "`.example.com` also allows its subdomains); any other `Host` is 400 `INVALID_HOST`, "
+        "so no link or `Location` is built from a forged one. Set it in production",
+        shown_default="any",
+    ),
 )
 
 
@@ -349,10 +385,16 @@ def load_settings(environ, instance_path):
 
 
 def engine_options(config):
-    """SQLAlchemy engine options: a bounded, pre-pinged pool for server databases."""
+    """SQLAlchemy engine options: a bounded, pre-pinged pool for server databases.
+
+    ``hide_parameters`` on every database: an error's message (and so its logged
+    traceback) names the SQL statement but never its values, which can be
+    password hashes, tokens or whatever a client sent.
+    """
     if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        return {"connect_args": {"timeout": 5}}
+        return {"hide_parameters": True, "connect_args": {"timeout": 5}}
     return {
+        "hide_parameters": True,
         "pool_size": config["DB_POOL_SIZE"],
         "max_overflow": config["DB_MAX_OVERFLOW"],
         "pool_recycle": config["DB_POOL_RECYCLE"],

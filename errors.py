@@ -8,19 +8,32 @@ all of them into RFC 9457 problem details, so a client sees one error format.
 import json
 import logging
 from http import HTTPStatus
+from urllib.parse import urlsplit
 
-from flask import current_app
+from flask import current_app, request
 from flask_limiter import RateLimitExceeded
 from marshmallow import ValidationError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
-from werkzeug.exceptions import BadRequest, HTTPException, NotFound
+from werkzeug.exceptions import BadRequest, HTTPException, NotFound, SecurityError
+from werkzeug.routing import RequestRedirect
 
 from web.request_log import request_id
 
 log = logging.getLogger("api.errors")
 
 PROBLEM_MIMETYPE = "application/problem+json"
+
+# An error body stays small whatever was sent: 60,000 unknown fields must not
+# come back as a 2 MB answer. The ``errors`` map names fields until it reaches
+# its budget, then summarises the rest under ``_more``.
+MAX_PROBLEM_BYTES = 64 * 1024
+ERRORS_BUDGET_BYTES = 32 * 1024
+MAX_ERROR_FIELDS = 100
+MAX_FIELD_NAME = 200  # characters of a field name quoted back (it may be the client's)
+MAX_MESSAGES_PER_FIELD = 10
+MAX_MESSAGE = 500
+MORE_FIELDS = "_more"
 
 # The stable machine-readable code for each status an HTTPException may carry.
 CODES_BY_STATUS = {
@@ -59,6 +72,11 @@ class RequestValidationError(AppError):
 
 class MalformedRequest(AppError):
     status, code, detail = 400, "MALFORMED_REQUEST", "The request body is not a JSON object."
+
+
+class InvalidHost(AppError):
+    status, code = 400, "INVALID_HOST"
+    detail = "The Host header names a host this service does not answer for."
 
 
 class InvalidCursor(AppError):
@@ -131,6 +149,32 @@ def _flatten(messages, prefix=""):
     return flat
 
 
+def _shortened(text, limit):
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def capped_errors(errors):
+    """The ``errors`` map, cut to fit an error body of at most 64 KiB.
+
+    The first fields are named (long names and messages shortened); the rest are
+    summarised as ``"_more": ["... and 59,900 more fields"]``.
+    """
+    capped, used = {}, 0
+    items = list(errors.items())
+    for name, messages in items:
+        name = _shortened(str(name), MAX_FIELD_NAME)
+        messages = [_shortened(str(m), MAX_MESSAGE) for m in messages[:MAX_MESSAGES_PER_FIELD]]
+        size = len(json.dumps({name: messages}))
+        if len(capped) == MAX_ERROR_FIELDS or used + size > ERRORS_BUDGET_BYTES:
+            break
+        capped[name] = messages
+        used += size
+    rest = len(items) - len(capped)
+    if rest:
+        capped[MORE_FIELDS] = [f"... and {rest:,} more field{'s' if rest > 1 else ''}"]
+    return capped
+
+
 def _is_database_unavailable(exc):
     if isinstance(exc, OperationalError | InterfaceError | PoolTimeoutError):
         return True
@@ -143,6 +187,8 @@ def to_app_error(exc):
         return exc
     if isinstance(exc, ValidationError):
         return RequestValidationError(errors=_flatten(exc.normalized_messages()))
+    if isinstance(exc, SecurityError):  # Flask's TRUSTED_HOSTS check refused the Host
+        return InvalidHost()
     if isinstance(exc, RateLimitExceeded):
         # Its description is only the limit ("10 per 1 minute"); say what to do.
         # Retry-After and the RateLimit-* headers are added by rate_limits.py.
@@ -183,11 +229,15 @@ def problem_response(error):
         "code": error.code,
     }
     if error.errors:
-        body["errors"] = error.errors
+        body["errors"] = capped_errors(error.errors)
     body["request_id"] = request_id()
+    text = json.dumps(body)
+    if len(text) > MAX_PROBLEM_BYTES:  # not with the caps above; the contract's bound holds
+        body["errors"] = {MORE_FIELDS: [f"{len(error.errors):,} fields; send them fewer at once"]}
+        text = json.dumps(body)
     # A trailing newline, as jsonify gives every success body.
     response = current_app.response_class(
-        json.dumps(body) + "\n", status=error.status, mimetype=PROBLEM_MIMETYPE
+        text + "\n", status=error.status, mimetype=PROBLEM_MIMETYPE
     )
     response.headers.update(error.headers)
     return response
@@ -198,6 +248,23 @@ def handle_error(exc):
     if isinstance(exc, HTTPException) and exc.code is not None and exc.code < 400:
         return exc  # routing redirects such as a missing trailing slash
     return problem_response(to_app_error(exc))
+
+
+def plain_redirect(response):
+    """A routing redirect (``//api//products`` to ``/api/products``) keeps its
+    status but loses Werkzeug's HTML body, and its ``Location`` is a path (RFC 9110
+    allows a relative reference) that the ``Host`` header has no part in.
+
+    Flask answers routing redirects without calling any error handler, so this is
+    an ``after_request`` hook (see ``web/hooks.py``).
+    """
+    redirect = request.routing_exception
+    if isinstance(redirect, RequestRedirect) and response.status_code == redirect.code:
+        target = urlsplit(redirect.new_url)
+        response.set_data(b"")
+        del response.headers["Content-Type"]
+        response.headers["Location"] = target.path + (f"?{target.query}" if target.query else "")
+    return response
 
 
 def init_app(app):

@@ -5,9 +5,15 @@ the assets from the package's own folder with ``send_from_directory``, which
 refuses any path that would leave it, so the page works with no internet access.
 """
 
+import base64
+import functools
+import hashlib
 import json
+import re
+from pathlib import Path
 
-from flask import Blueprint, current_app
+import flask_swagger_ui
+from flask import Blueprint, current_app, make_response
 from flask_swagger_ui import get_swaggerui_blueprint
 
 from config import APP_NAME, VERSION
@@ -27,7 +33,9 @@ an operation's description names the roles it needs. Every response carries
 carries `Retry-After` in seconds.
 
 Query parameters an operation does not list are 400 `VALIDATION_ERROR` naming each
-one, as is a parameter given twice. Public data (products, config, this document)
+one, as is a parameter given twice, and any text (body field or parameter) holding
+U+0000. An error body is at most 64 KiB: `errors` names the first fields and sums up
+the rest under `_more`. Public data (products, config, this document)
 carries an `ETag` and a `Cache-Control` that allows caching, and answers a matching
 `If-None-Match` with 304; everything else is `Cache-Control: no-store`. Product
 writes honour `If-Match` (412 `PRECONDITION_FAILED` when it names another version)."""
@@ -43,7 +51,8 @@ swagger_ui = get_swaggerui_blueprint(
     config={
         "app_name": f"{APP_NAME}: API documentation",
         "displayOperationId": True,
-        "persistAuthorization": True,
+        # A pasted token lives in the page only, never in localStorage.
+        "persistAuthorization": False,
         "tryItOutEnabled": False,
         # Swagger UI would otherwise send the document to an online validator.
         "validatorUrl": None,
@@ -52,6 +61,61 @@ swagger_ui = get_swaggerui_blueprint(
     },
     blueprint_name="swagger_ui",
 )
+
+
+_INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
+# Swagger UI's React components that render a <style> element (the top bar's logo).
+_STYLE_ELEMENT = re.compile(r'createElement\("style",null,"([^"\\]*)"\)')
+_SWAGGER_UI_ASSETS = Path(flask_swagger_ui.__file__).parent / "dist"
+
+
+def _source_hash(text):
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+
+@functools.cache
+def _style_element_hashes():
+    """Hashes of the <style> elements Swagger UI's scripts create, read from the
+    installed package, so an upgrade keeps the policy right by itself."""
+    styles = set()
+    for script in sorted(_SWAGGER_UI_ASSETS.glob("*.js")):
+        styles.update(_STYLE_ELEMENT.findall(script.read_text(encoding="utf-8")))
+    return " ".join(sorted(_source_hash(style) for style in styles))
+
+
+def _content_security_policy(html):
+    """Only this service's own scripts, styles and images, plus the page's one
+    inline script (Swagger UI's start-up code) and the <style> elements Swagger UI
+    renders, each allowed by its hash; the page may not be framed, and forms and
+    ``<base>`` are off."""
+    scripts = " ".join(_source_hash(script) for script in _INLINE_SCRIPT.findall(html))
+    return (
+        "default-src 'none'; "
+        f"script-src 'self' {scripts}; "
+        f"style-src 'self' {_style_element_hashes()}; "
+        # Swagger UI's stylesheet draws its icons as data: SVG images.
+        "img-src 'self' data:; "
+        "connect-src 'self'; "
+        "font-src 'self'; "
+        "base-uri 'none'; "
+        "form-action 'none'; "
+        "frame-ancestors 'none'"
+    )
+
+
+def protect_page(response):
+    """The docs page's headers: a strict Content-Security-Policy, no framing."""
+    if response.mimetype == "text/html" and response.status_code == 200:
+        response.headers["Content-Security-Policy"] = _content_security_policy(
+            response.get_data(as_text=True)
+        )
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+# /api/docs/ and /api/docs/index.html render the same page as /api/docs.
+swagger_ui.after_request(protect_page)
 
 
 def _serialized_document():
@@ -85,4 +149,4 @@ def page():
 
     Authorize with a token from POST /api/auth/login to try operations out.
     """
-    return current_app.view_functions["swagger_ui.show"]()
+    return protect_page(make_response(current_app.view_functions["swagger_ui.show"]()))

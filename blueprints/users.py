@@ -8,8 +8,9 @@ from extensions import db
 from models import User
 from openapi import doc
 from schemas.user import UserCreateSchema, UserSchema, UserUpdateSchema
-from services.accounts import commit_account, ensure_admin_remains
+from services.accounts import commit_account, ensure_admin_remains, update_account
 from web.auth import login_required, require_user, role_required
+from web.rate_limits import current_password_attempts
 from web.validation import parse_body
 
 bp = Blueprint("users", __name__, url_prefix="/api/users")
@@ -37,12 +38,17 @@ def _visible_user(user_id):
 
 
 def _check_current_password(user, data):
+    """Changing your own password needs the current one. Wrong guesses count
+    toward a per-user limit (``RATELIMIT_LOGIN``); past it, 429 before any check."""
     current = data.get("current_password")
     if current is None:
         raise ValidationError(
             "Required to change your own password.", field_name="current_password"
         )
+    key = f"user:{user.id}"
+    current_password_attempts.check(key)
     if not user.check_password(current):
+        current_password_attempts.failed(key)
         raise ValidationError("Incorrect password.", field_name="current_password")
 
 
@@ -81,9 +87,9 @@ def update_user(user_id):
     """Update a user (self or admin). PUT needs name and email; PATCH any subset.
 
     Only an admin may send role or is_active (403 otherwise); changing your own
-    password needs current_password. Changing the password or deactivating the
-    user ends all of its sessions. 409 when the email is taken or the change would
-    leave no active admin.
+    password needs current_password, and wrong ones count toward a per-user limit
+    (429 past it). Changing the password or deactivating the user ends all of its
+    sessions. 409 when the email is taken or the change would leave no active admin.
     """
     caller = require_user()
     user = _visible_user(user_id)
@@ -92,20 +98,7 @@ def update_user(user_id):
         raise Forbidden("Only an admin may change role or is_active.")
     if "password" in data and user is caller:
         _check_current_password(user, data)
-
-    leaves_admins = data.get("role", "admin") != "admin" or data.get("is_active") is False
-    if leaves_admins:
-        ensure_admin_remains(user)
-    ends_sessions = "password" in data or (user.is_active and data.get("is_active") is False)
-
-    for field in ("name", "email", "role", "is_active"):
-        if field in data:
-            setattr(user, field, data[field])
-    if "password" in data:
-        user.set_password(data["password"])
-    if ends_sessions:
-        user.revoke_sessions()
-    commit_account(user)
+    update_account(user, data)
     return USER.dump(user)
 
 

@@ -3,9 +3,10 @@
 Every route whose view carries an ``ApiDoc`` (see ``declare.py``) becomes an
 operation. What is common to many operations is added here and only here: the
 bearer security requirement and 401/403 from the auth decorators, 400/413/415 for
-a JSON body, 400 for a query string, 400 INVALID_ID for an id in the URL, 429 and
-the RateLimit-* headers on /api routes, 500 and 503 everywhere they can happen, and
-the headers every response carries (``implied_errors`` lists them). Field rules
+a JSON body, 400 for a query string, 400 INVALID_ID for an id in the URL, 400
+INVALID_HOST everywhere when ``TRUSTED_HOSTS`` is set, 429 and the RateLimit-*
+headers on /api routes, 500 and 503 everywhere they can happen, and the headers
+every response carries (``implied_errors`` lists them). Field rules
 come from the marshmallow schemas through apispec; a custom field adds its own
 with an ``openapi_rules`` method (see ``schemas/fields.py``).
 """
@@ -16,6 +17,7 @@ from http import HTTPStatus
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow.common import resolve_schema_instance
+from marshmallow import fields
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from errors import (
@@ -23,6 +25,7 @@ from errors import (
     AppError,
     Forbidden,
     IdOutOfRange,
+    InvalidHost,
     InvalidId,
     MalformedRequest,
     PreconditionFailed,
@@ -48,6 +51,7 @@ from .components import (
     SECURITY_SCHEME,
     if_match_parameter,
 )
+from .patterns import NO_NUL_PATTERN
 
 DOCUMENTED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 _RULE_ARGUMENT = re.compile(r"<(?:(?P<converter>[^:<>(]+)(?:\([^)]*\))?:)?(?P<name>[^<>]+)>")
@@ -71,9 +75,19 @@ def _schema_name(schema):
 
 
 def _field_rules(self, field, ret):
-    """apispec attribute function: a custom field's own ``openapi_rules``."""
+    """apispec attribute function: a custom field's own ``openapi_rules``; and
+    every other text a client sends says it may not hold U+0000 (400 otherwise)."""
     rules = getattr(field, "openapi_rules", None)
-    return rules(ret) if rules else {}
+    added = rules(ret) if rules else {}
+    free_text = (
+        isinstance(field, fields.String)
+        and not isinstance(field, fields.Email)  # its format excludes NUL already
+        and not field.dump_only
+        and not {"pattern", "enum", "const"} & (ret.keys() | added.keys())
+    )
+    if free_text:
+        added["pattern"] = NO_NUL_PATTERN
+    return added
 
 
 def _path_parameters(rule):
@@ -183,6 +197,7 @@ class OpenAPIBuilder:
             id_in_path=any(m["converter"] == "id" for m in _RULE_ARGUMENT.finditer(rule.rule)),
             has_body=body is not None,
             rate_limited=rate_limited,
+            host_checked=bool(self.app.config.get("TRUSTED_HOSTS")),
         )
 
         operation["responses"] = {
@@ -283,10 +298,16 @@ def _request_body(api_doc, method):
     return body[method] if isinstance(body, dict) else body
 
 
-def implied_errors(api_doc, *, requires_login, roles, id_in_path, has_body, rate_limited):
+def implied_errors(
+    api_doc, *, requires_login, roles, id_in_path, has_body, rate_limited, host_checked=False
+):
     """Every error an operation can answer: the view's own first, then what its
-    declaration implies, in the order the document lists their codes."""
+    declaration implies, in the order the document lists their codes.
+    ``host_checked``: ``TRUSTED_HOSTS`` is set, so any operation may answer 400
+    INVALID_HOST."""
     errors = list(api_doc.errors)
+    if host_checked:
+        errors.append(InvalidHost)
     if requires_login or api_doc.optional_auth:
         errors.append(Unauthenticated)
     if roles:

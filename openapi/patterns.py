@@ -11,6 +11,9 @@ PYTHON_WHITESPACE = (
     r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 )
 
+# Text without U+0000, which the service refuses in every string (400 naming it).
+NO_NUL_PATTERN = r"^[^\x00]*$"
+
 # A price as a decimal string: 0 to 1000000 with at most two significant decimal
 # places ("1.230" is 1.23, "-0" is 0), optionally surrounded by white space.
 PRICE_PATTERN = (
@@ -23,8 +26,8 @@ PRICE_PATTERN = (
 def trimmed_length_pattern(minimum, maximum):
     """A pattern for "at least ``minimum``, at most ``maximum`` characters once
     surrounding white space is trimmed": the core starts and ends with a
-    non-space character and may hold anything between."""
-    space, solid, anything = f"[{PYTHON_WHITESPACE}]", f"[^{PYTHON_WHITESPACE}]", r"[\s\S]"
+    non-space character and may hold anything between but U+0000."""
+    space, solid, anything = f"[{PYTHON_WHITESPACE}]", f"[^{PYTHON_WHITESPACE}\\x00]", r"[^\x00]"
     between = f"{{{max(minimum - 2, 0)},{'' if maximum is None else max(maximum - 2, 0)}}}"
     if minimum >= 2:
         core = f"{solid}{anything}{between}{solid}"

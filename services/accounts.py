@@ -18,16 +18,47 @@ def email_taken(email, *, except_user=None):
     return user is not None and user is not except_user
 
 
-def commit_account(user):
-    """Commit a new or changed user; a taken email, even lost in a race, is 409."""
+def _flush_account(user):
+    """Write a new or changed user without committing; a taken email, even one
+    lost in a race with another request, is 409 and leaves nothing written."""
     if email_taken(user.email, except_user=user):
         raise Conflict(EMAIL_TAKEN)
     db.session.add(user)
     try:
-        db.session.commit()
+        db.session.flush()
     except IntegrityError:
         db.session.rollback()
         raise Conflict(EMAIL_TAKEN) from None
+
+
+def commit_account(user):
+    """Commit a new or changed user; a taken email, even lost in a race, is 409."""
+    _flush_account(user)
+    db.session.commit()
+    return user
+
+
+def update_account(user, changes):
+    """Apply validated ``changes`` (a ``UserUpdateSchema`` load) to ``user`` and commit.
+
+    Who may send which field is the caller's business (the view checks it); the
+    rules here hold for everyone. 409 when the email is taken or no active admin
+    would remain. A new password or deactivation ends every session of the user.
+    """
+    if changes.get("role", "admin") != "admin" or changes.get("is_active") is False:
+        ensure_admin_remains(user)
+    ends_sessions = "password" in changes or (user.is_active and changes.get("is_active") is False)
+    for field in ("name", "email", "role", "is_active"):
+        if field in changes:
+            setattr(user, field, changes[field])
+    if "password" in changes:
+        user.set_password(changes["password"])
+    # The user's row first: a taken email is a 409 here, before the sessions'
+    # UPDATE below could flush it and meet the unique index as a bare error.
+    _flush_account(user)
+    if ends_sessions:
+        user.revoke_sessions()
+    db.session.commit()
     return user
 
 

@@ -17,23 +17,33 @@ Before the view
      declare are 400 before the view runs, so such a request changes nothing.
 
 After the view (or the error handler), in this order
-  1. flask-cors's headers, ``Vary: Origin`` and the 204 preflight (``cors``).
-  2. ``RateLimit-*`` and ``Retry-After`` (``rate_limits``).
-  3. ``Cache-Control: no-store`` unless the view made its answer public
+  1. ``errors.plain_redirect``: a routing redirect (merged slashes), which Flask
+     answers without any error handler, loses Werkzeug's HTML body and gets a
+     ``Location`` path; first, so every later hook sees the final answer.
+  2. flask-cors's headers, ``Vary: Origin`` and the 204 preflight (``cors``).
+  3. ``RateLimit-*`` and ``Retry-After`` (``rate_limits``).
+  4. ``Cache-Control: no-store`` unless the view made its answer public
      (``http_cache.private_by_default``), and no ``Content-Type`` on a 204,
      which has no body (``http_cache.no_content_type_without_body``).
-  4. ``X-Request-ID`` and ``nosniff`` (``request_log.identify_response``).
-  5. (metrics) ``metrics.record_request`` counts and times the request, after
+  5. ``X-Request-ID`` and ``nosniff`` (``request_log.identify_response``).
+  6. (metrics) ``metrics.record_request`` counts and times the request, after
      every hook that can change the status, so it counts what the client gets.
-  6. The request's log line (``request_log.log_request``), so it records the
+  7. The request's log line (``request_log.log_request``), so it records the
      final status.
-  7. (traces) ``tracing.annotate_span`` puts the caller's user id on the span,
+  8. (traces) ``tracing.annotate_span`` puts the caller's user id on the span,
      which ends after the response, when the request context is torn down.
+These hooks also run for an answer made before any ``before_request`` hook ran
+(an error while the URL was matched), so none of them relies on one.
+
+At the end of the app context, Flask-SQLAlchemy's session teardown (made safe in
+``extensions.py``) rolls back and returns the connection; a failure there is
+logged and swallowed, never turned into the WSGI server's HTML 500.
 
 Error reports (``SENTRY_DSN``) add no hook: ``errors.to_app_error`` reports each
 500 where it is made (see ``web/error_reports.py``). The error handler itself is
 registered by ``errors.init_app``; URL converters run while the URL is matched,
-before any of these hooks.
+before any of these hooks, and the ``Host`` is checked against ``TRUSTED_HOSTS``
+by Flask then too (``proxies.trust_hosts``).
 
 ``init_engine(app, engine)`` adds what works on the database engine rather than
 on requests: the pool gauges (metrics) and a span per SQL statement (traces).
@@ -42,9 +52,10 @@ OpenTelemetry and Sentry are imported here only when configured, so a service
 without them never loads either.
 """
 
+import errors
 from web import cors, metrics, rate_limits
 from web.http_cache import no_content_type_without_body, private_by_default
-from web.proxies import trust_proxies
+from web.proxies import trust_hosts, trust_proxies
 from web.request_log import configure_logging, identify_response, log_request, start_request
 from web.validation import IdConverter, reject_undeclared_query
 
@@ -52,6 +63,7 @@ from web.validation import IdConverter, reject_undeclared_query
 def init_app(app):
     configure_logging(app.config["LOG_LEVEL"])
     trust_proxies(app)
+    trust_hosts(app)
     app.url_map.converters["id"] = IdConverter
 
     if app.config["OTEL_EXPORTER_OTLP_ENDPOINT"]:
@@ -72,6 +84,7 @@ def init_app(app):
     rate_limits.init_app(app)
     cors.init_app(app)
     app.before_request(reject_undeclared_query)
+    app.after_request(errors.plain_redirect)
 
 
 def init_engine(app, engine):

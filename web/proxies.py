@@ -1,6 +1,11 @@
-"""Which proxy hops to believe about the client's address, scheme and host."""
+"""Which parts of a request to believe: the client's address, scheme and host
+through ``TRUSTED_PROXIES`` proxy hops, and the ``Host`` through ``TRUSTED_HOSTS``."""
+
+import logging
 
 from werkzeug.middleware.proxy_fix import ProxyFix
+
+log = logging.getLogger("api.config")
 
 
 def trust_proxies(app):
@@ -12,3 +17,19 @@ def trust_proxies(app):
     hops = app.config["TRUSTED_PROXIES"]
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
+
+
+def trust_hosts(app):
+    """``TRUSTED_HOSTS`` is Flask's own setting (``config.py`` puts the list there).
+
+    Flask checks the ``Host`` (after ProxyFix, so ``X-Forwarded-Host`` through a
+    trusted proxy) while it matches the URL, before any hook or view; a host not on
+    the list raises ``SecurityError``, which ``errors.py`` answers as 400
+    INVALID_HOST. So no link, ``Location`` or cached page is built from a forged
+    host. Unset, any host is answered: warned about in production.
+    """
+    if app.config["APP_ENV"] == "production" and not app.config["TRUSTED_HOSTS"]:
+        log.warning(
+            "TRUSTED_HOSTS is not set: any Host header is answered and reflected into "
+            "links; set TRUSTED_HOSTS to the host names clients use"
+        )

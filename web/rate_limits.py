@@ -11,6 +11,9 @@ one module-level ``limiter`` follows whichever app serves the request.
 - The key is ``user:<id>`` for a request with a valid token, else the client
   address (which ProxyFix has taken from ``X-Forwarded-For`` when, and only when,
   ``TRUSTED_PROXIES`` says so).
+- Failed attempts that are no request of their own (a wrong ``current_password``
+  when changing one's password) are counted by ``FailedAttempts``: only the
+  failures count, per user, at ``RATELIMIT_LOGIN``, in the same storage.
 - Fail open: when the storage cannot be reached, Flask-Limiter logs a warning and
   counts in this process's memory until the storage answers again (it re-checks
   with a growing back-off), so requests keep being served and still limited per
@@ -21,11 +24,13 @@ import logging
 import math
 import time
 
-from flask import current_app, request
-from flask_limiter import Limiter
+from flask import current_app, g, request
+from flask_limiter import Limiter, RequestLimit
 from flask_limiter.util import get_remote_address
+from limits import parse_many
 from sqlalchemy.exc import SQLAlchemyError
 
+from errors import RateLimited
 from extensions import db
 from web.auth import current_user
 
@@ -71,6 +76,65 @@ register_limit = limiter.limit(_setting("RATELIMIT_REGISTER"))
 feedback_limit = limiter.limit(_setting("RATELIMIT_FEEDBACK"))
 
 
+class FailedAttempts:
+    """Failed attempts of one kind, counted per key at the rate a setting names.
+
+    A route limit counts requests; this counts only failures, where the view
+    says one happened (``deduct_when`` could not: the failure is known inside the
+    view, and only some requests to the route make an attempt at all)::
+
+        CURRENT_PASSWORD = FailedAttempts("RATELIMIT_LOGIN", "current_password")
+        CURRENT_PASSWORD.check(key)      # 429 once this window's failures are used up
+        if wrong:
+            CURRENT_PASSWORD.failed(key)  # count one
+
+    Both report this limit in the response's ``RateLimit-*`` headers (and a 429's
+    ``Retry-After``) instead of the route's. The counters live in Flask-Limiter's
+    storage (``limiter.limiter``, Redis when configured), so every process and
+    instance shares them; a storage error lets the attempt through, logged.
+    """
+
+    def __init__(self, setting, scope):
+        self.setting = setting
+        self.scope = scope
+
+    def _limits(self):
+        if not current_app.config["RATELIMIT_ENABLED"]:
+            return []
+        return sorted(parse_many(current_app.config[self.setting]))
+
+    def check(self, key):
+        for item in self._limits():
+            try:
+                allowed = limiter.limiter.test(item, key, self.scope)
+            except Exception:
+                log.warning("rate limit storage unreachable; %s attempt not limited", self.scope)
+                return
+            self._report(item, key, breached=not allowed)
+            if not allowed:
+                raise RateLimited(
+                    f"Too many failed attempts (limit: {item}); "
+                    "retry after the number of seconds in Retry-After."
+                )
+
+    def failed(self, key):
+        for item in reversed(self._limits()):  # the shortest window is reported last
+            try:
+                limiter.limiter.hit(item, key, self.scope)
+            except Exception:
+                log.warning("rate limit storage unreachable; %s failure not counted", self.scope)
+                return
+            self._report(item, key, breached=False)
+
+    def _report(self, item, key, *, breached):
+        g.reported_rate_limit = RequestLimit(limiter, item, [key, self.scope], breached, False)
+
+
+# Changing one's own password proves the caller knows the current one: a stolen
+# access token must not guess it faster than login allows.
+current_password_attempts = FailedAttempts("RATELIMIT_LOGIN", "current_password")
+
+
 @limiter.request_filter
 def _not_limited():
     """Requests no limit applies to: a disabled app, preflights, paths outside /api."""
@@ -88,7 +152,7 @@ def _rate_limit_headers(response):
     up by a second); the contract wants seconds until the window resets, so they
     are written here from the window itself.
     """
-    current = limiter.current_limit
+    current = g.get("reported_rate_limit") or limiter.current_limit
     if current is None:
         return response
     try:
@@ -105,6 +169,34 @@ def _rate_limit_headers(response):
     return response
 
 
+class _StorageRecoveryAsWarning(logging.Filter):
+    """Flask-Limiter logs "Rate limit storage recovered" at INFO, but "storage
+    unreachable" at WARNING: with ``LOG_LEVEL=WARNING`` operators would learn that
+    Redis went away and never that it came back. This filter, on Flask-Limiter's
+    own logger, raises that one record to WARNING and applies ``LOG_LEVEL`` to the
+    rest (the logger itself lets INFO through to reach the filter)."""
+
+    MESSAGE = "Rate limit storage recovered"
+
+    def __init__(self, level):
+        super().__init__()
+        self.level = logging.getLevelName(level) if isinstance(level, str) else level
+
+    def filter(self, record):
+        if record.getMessage() == self.MESSAGE and record.levelno < logging.WARNING:
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return record.levelno >= self.level
+
+
+def _log_storage_recovery_as_warning(level):
+    flask_limiter_log = logging.getLogger("flask-limiter")
+    for old in [f for f in flask_limiter_log.filters if isinstance(f, _StorageRecoveryAsWarning)]:
+        flask_limiter_log.removeFilter(old)
+    recovery = _StorageRecoveryAsWarning(level)
+    flask_limiter_log.addFilter(recovery)
+    flask_limiter_log.setLevel(min(recovery.level, logging.INFO))
+
+
 def init_app(app):
     """Attach the limiter to ``app`` unless rate limiting is switched off.
 
@@ -112,6 +204,7 @@ def init_app(app):
     its state on the object, not per app), and ``_not_limited`` keeps the route
     decorators from counting for it.
     """
+    _log_storage_recovery_as_warning(app.config["LOG_LEVEL"])
     if not app.config["RATELIMIT_ENABLED"]:
         return
     if app.config["RATELIMIT_STORAGE_URI"].startswith("redis"):

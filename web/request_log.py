@@ -16,6 +16,7 @@ import uuid
 from datetime import UTC, datetime
 
 from flask import g, has_request_context, request
+from sqlalchemy.exc import StatementError
 
 REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _RECORD_ATTRIBUTES = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
@@ -65,6 +66,53 @@ class JsonFormatter(logging.Formatter):
             entry["traceback"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)
 
+    def formatException(self, exc_info):
+        """The traceback, with what a database error quotes of the data left out.
+
+        The engine never renders SQL parameters (``hide_parameters``), but the
+        database's own message can quote a value (PostgreSQL's ``DETAIL: Key
+        (email)=(...)``, ``invalid input syntax for type ...: "..."``): such
+        messages are replaced by the error's class, SQLSTATE and statement.
+        """
+        text = super().formatException(exc_info)
+        for error in _chain(exc_info[1]):
+            if isinstance(error, StatementError):
+                text = _withhold(text, error, _database_error_summary(error))
+                if error.orig is not None:
+                    text = _withhold(text, error.orig, _driver_error_summary(error.orig))
+        return text
+
+
+def _chain(error):
+    """An exception and those it was raised from or while handling, each once."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        yield error
+        error = error.__cause__ or error.__context__
+
+
+def _withhold(text, error, summary):
+    """Replace the traceback's last line for ``error`` (``module.Class: message``)."""
+    cls = type(error)
+    name = cls.__qualname__
+    if cls.__module__ not in ("builtins", "__main__"):
+        name = f"{cls.__module__}.{name}"
+    message = str(error)
+    return text.replace(f"{name}: {message}", f"{name}: {summary}") if message else text
+
+
+def _driver_error_summary(error):
+    sqlstate = getattr(error, "sqlstate", None)
+    state = f", SQLSTATE {sqlstate}" if sqlstate else ""
+    return f"{type(error).__name__} (message withheld: it may quote data{state})"
+
+
+def _database_error_summary(error):
+    orig = getattr(error, "orig", None)
+    cause = _driver_error_summary(orig) if orig is not None else "message withheld"
+    return f"{cause} [SQL: {error.statement}]"
+
 
 class _DropDevServerAccessLines(logging.Filter):
     """The development server logs each request too; ours is the structured one."""
@@ -98,8 +146,13 @@ def identify_response(response):
 
 
 def log_request(response):
-    """The request's one log line; never a body, a header value or a query string."""
+    """The request's one log line; never a body, a header value or a query string.
+
+    Written for every response, also one answered before ``start_request`` ran
+    (an error while the URL was matched): then without a duration.
+    """
     authentication = g.get("authentication")
+    started_at = g.get("started_at")
     request_log.info(
         "request",
         extra={
@@ -107,7 +160,9 @@ def log_request(response):
             "method": request.method,
             "path": request.path,
             "status": response.status_code,
-            "duration_ms": round((time.perf_counter() - g.started_at) * 1000, 2),
+            "duration_ms": (
+                round((time.perf_counter() - started_at) * 1000, 2) if started_at else None
+            ),
             "user_id": authentication.user_id if authentication else None,
             "remote_addr": request.remote_addr,
         },

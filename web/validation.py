@@ -15,33 +15,80 @@ from werkzeug.routing import BaseConverter
 
 from errors import IdOutOfRange, InvalidId, MalformedRequest, UnsupportedMediaType
 
+try:  # what gunicorn raises while reading a body it cannot parse (a bad chunk size...)
+    from gunicorn.http.errors import ParseException as _ServerBodyError
+except ImportError:  # pragma: no cover -- another WSGI server
+    _ServerBodyError = OSError
+
 JSON_MIMETYPES = {"application/json"}
 MAX_JSON_DEPTH = 32
 MAX_ID = 2**31 - 1  # the largest value of an INTEGER primary key on every database
+MAX_ID_DIGITS = len(str(MAX_ID))
+NUL = "\x00"
+NUL_MESSAGE = "Must not contain the NUL character (U+0000)."
+# Reading the body failed because the client sent a broken one: a chunked body
+# with a bad chunk size line, a missing terminator, a connection cut short. The
+# development server raises OSError, gunicorn its own parse errors.
+BROKEN_BODY_ERRORS = (OSError, ValueError, _ServerBodyError)
 
 
 def _reject_constant(name):
     raise ValueError(f"{name} is not valid JSON")
 
 
-def _depth(value):
-    """Nesting depth of parsed JSON, without recursion."""
-    deepest, stack = 0, [(value, 1)]
+def _is_unicode(text):
+    """False for a string holding a lone surrogate (from an escape like ``\\ud800``),
+    which no UTF-8 text can carry: nothing could store or send it back."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _inspect(value):
+    """Walk parsed JSON once, without recursion: its nesting depth, whether every
+    string (keys too) is real Unicode, and the dotted paths of strings holding NUL."""
+    deepest, unicode_ok, nul_paths = 0, True, []
+    stack = [(value, 1, "")]
     while stack:
-        item, level = stack.pop()
+        item, level, path = stack.pop()
         deepest = max(deepest, level)
         if isinstance(item, dict):
-            stack.extend((child, level + 1) for child in item.values())
+            for key, child in item.items():
+                child_path = f"{path}.{key}" if path else key
+                unicode_ok = unicode_ok and _is_unicode(key)
+                if NUL in key:
+                    nul_paths.append(child_path)
+                stack.append((child, level + 1, child_path))
         elif isinstance(item, list):
-            stack.extend((child, level + 1) for child in item)
-    return deepest
+            stack.extend((child, level + 1, f"{path}.{index}") for index, child in enumerate(item))
+        elif isinstance(item, str):
+            unicode_ok = unicode_ok and _is_unicode(item)
+            if NUL in item:
+                nul_paths.append(path)
+    return deepest, unicode_ok, sorted(set(nul_paths))
+
+
+def _reject_nul(paths):
+    """400 VALIDATION_ERROR naming every field or parameter that holds U+0000.
+
+    No database can keep it in text (PostgreSQL refuses it outright), and no
+    legitimate name, email or message holds one; it is refused here, for every
+    body and query string, before any schema or view sees it.
+    """
+    if paths:
+        raise ValidationError({path: [NUL_MESSAGE] for path in paths})
 
 
 def read_json_object():
     """The request body as a dict, or the contract's 415/400/413 error."""
     if request.mimetype not in JSON_MIMETYPES:
         raise UnsupportedMediaType()
-    raw = request.get_data(cache=True)  # 413 when Content-Length is past the limit
+    try:
+        raw = request.get_data(cache=True)  # 413 when Content-Length is past the limit
+    except BROKEN_BODY_ERRORS:
+        raise MalformedRequest("The request body could not be read; it is broken.") from None
     # A chunked body has no Content-Length; Werkzeug then stops reading at the
     # limit and hands back the truncated bytes instead of refusing them.
     if request.content_length is None and len(raw) >= current_app.config["MAX_CONTENT_LENGTH"]:
@@ -60,8 +107,14 @@ def read_json_object():
         raise MalformedRequest("The request body is not valid JSON.") from None
     if not isinstance(data, dict):
         raise MalformedRequest("The request body must be a JSON object.")
-    if _depth(data) > MAX_JSON_DEPTH:
+    depth, unicode_ok, nul_paths = _inspect(data)
+    if depth > MAX_JSON_DEPTH:
         raise MalformedRequest("The JSON body is nested too deeply.")
+    if not unicode_ok:
+        raise MalformedRequest(
+            "The JSON body holds a lone surrogate escape (such as \\ud800), which is not text."
+        )
+    _reject_nul(nul_paths)
     return data
 
 
@@ -79,6 +132,7 @@ def parse_query(schema):
     }
     if repeated:
         raise ValidationError(repeated)
+    _reject_nul(sorted(name for name, value in request.args.items() if NUL in name or NUL in value))
     return schema.load(request.args.to_dict())
 
 
@@ -107,12 +161,15 @@ class IdConverter(BaseConverter):
     regex = r"[^/]+"
 
     def to_python(self, value):
-        if not value.isascii() or not value.isdigit() or int(value) < 1:
+        if not value.isascii() or not value.isdigit():
             raise InvalidId()
-        number = int(value)
-        if number > MAX_ID:
+        # Length first: int() of thousands of digits is slow, and past 4300 raises.
+        digits = value.lstrip("0")
+        if not digits:
+            raise InvalidId()
+        if len(digits) > MAX_ID_DIGITS or int(digits) > MAX_ID:
             raise IdOutOfRange()
-        return number
+        return int(digits)
 
     def to_url(self, value):
         return str(int(value))
