@@ -284,8 +284,12 @@ def _claim(caller, key, request_key, *, replace_expired):
 
 
 def _roll_back():
-    # When the database is gone, so is the transaction; the error being raised
-    # already says what happened.
+    """Roll the request's transaction back, claim included, before the error is
+    answered, so an immediate retry finds the key free. When the database went
+    away (a restart), the transaction went with it and the rollback fails; that
+    failure is swallowed here, which also leaves the session without a dead
+    connection for the request's teardown to trip over. The error being raised
+    already says what happened (503)."""
     with contextlib.suppress(SQLAlchemyError):
         db.session.rollback()
 
