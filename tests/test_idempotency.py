@@ -10,6 +10,7 @@ import threading
 import time
 import uuid
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 import time_machine
@@ -19,8 +20,10 @@ import blueprints.products
 from extensions import db
 from models import Feedback, IdempotencyKey, Product, User
 from models.base import utcnow
+from openapi import doc
 from tests.conftest import skip_or_fail
 from tests.helpers import PASSWORD, assert_problem
+from web.idempotency import idempotent
 
 PRODUCT = {"name": "Desk lamp", "price": "12.50", "category": "home"}
 FEEDBACK = {"name": "Ann", "email": "ann@example.com", "message": "Great catalog, thanks!"}
@@ -329,6 +332,30 @@ def test_purge_deletes_expired_keys_only(make_app, editor, command):
     assert "1 idempotency keys" in result.output
     with app.app_context():
         assert db.session.scalars(select(IdempotencyKey.key)).all() == ["young"]
+
+
+def test_a_create_view_that_commits_on_its_own_is_refused(make_app):
+    """The guard that keeps a claimed key from being committed without its
+    response (which would block the key): such a view fails loudly, and
+    neither its write nor the key is kept."""
+    app = make_app()
+
+    @app.post("/api/careless")
+    @idempotent
+    @doc(body=None, response=None, status=201, idempotent=True)
+    def careless():
+        db.session.add(Product(name="Careless", price=Decimal("1.00"), category="bugs"))
+        db.session.commit()
+        return "", 201
+
+    client = app.test_client()
+    response = client.post("/api/careless", json={}, headers=key_header())
+
+    assert_problem(response, 500, "INTERNAL_ERROR")
+    assert rows(app, Product) == 0
+    assert rows(app, IdempotencyKey) == 0
+    # Without a key the same view is just a view.
+    assert client.post("/api/careless", json={}).status_code == 201
 
 
 def _hold_the_write(monkeypatch, seconds):

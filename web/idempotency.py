@@ -213,7 +213,7 @@ def _canonical(value):
 
 
 def _digest(body):
-    return hashlib.sha256(_canonical(body).encode("utf-8", "surrogatepass")).hexdigest()
+    return hashlib.sha256(_canonical(body).encode()).hexdigest()  # ASCII: json.dumps escapes
 
 
 def _stored(caller, key):
