@@ -39,7 +39,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.pool import NullPool
 
 from extensions import db
 from models import Feedback, Product, User
@@ -118,9 +119,23 @@ def _wait_for(check, seconds=30):
 
 
 def restart_postgresql():
+    """Restart the cluster; returns pg_ctlcluster's exit status."""
     version = _postgresql_version()
-    _run("pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart", timeout=120)
+    done = _run(
+        "pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart", timeout=120
+    )
     _wait_for(_postgresql_ready)
+    return done.returncode
+
+
+def _postgresql_started_at(database_url):
+    """When the server process started: it changes with every restart."""
+    engine = create_engine(database_url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            return connection.execute(text("SELECT pg_postmaster_start_time()")).scalar()
+    finally:
+        engine.dispose()
 
 
 def stop_redis():
@@ -266,7 +281,7 @@ class Figures:
         self.confirmed = set()
         self.given_up = []
         self.unexpected = []
-        self.faults = []
+        self.faults = {}
 
     def answer(self, status, content_type, replayed):
         with self.lock:
@@ -342,24 +357,28 @@ def load(service, figures, token, thread_number, until):
         time.sleep(PAUSE)
 
 
-def strike(service, figures, started):
-    """The faults, each at its moment into the load."""
+def strike(service, figures, started, database_url):
+    """The faults, each at its moment into the load; ``figures.faults`` records
+    what each one did, so the test can check that every fault took effect."""
 
     def at(seconds):
         time.sleep(max(0.0, started + seconds - time.monotonic()))
 
     at(KILL_WORKER_AT)
-    figures.faults.append(f"SIGKILL worker {service.kill_a_worker()}")
+    victim = service.kill_a_worker()
+    figures.faults["worker_killed"] = victim is not None
     at(RESTART_POSTGRESQL_AT)
-    begun = time.monotonic()
-    restart_postgresql()
-    figures.faults.append(f"PostgreSQL restarted in {time.monotonic() - begun:.1f} s")
+    before, begun = _postgresql_started_at(database_url), time.monotonic()
+    exit_status = restart_postgresql()
+    figures.faults["postgresql_restart_seconds"] = round(time.monotonic() - begun, 1)
+    after = _postgresql_started_at(database_url)
+    figures.faults["postgresql_restarted"] = exit_status == 0 and after > before
     at(STOP_REDIS_AT)
     stop_redis()
-    figures.faults.append(f"Redis stopped (up: {_redis_ready()})")
+    figures.faults["redis_stopped"] = not _redis_ready()
     at(START_REDIS_AT)
     start_redis()
-    figures.faults.append(f"Redis started (up: {_redis_ready()})")
+    figures.faults["redis_started"] = _redis_ready()
 
 
 # -- the test ----------------------------------------------------------------
@@ -395,7 +414,9 @@ def service(make_app, database_url, redis_url, tmp_path):
             leave_servers_running()
 
 
-def test_every_create_happens_once_through_worker_kill_and_server_restarts(make_app, service):
+def test_every_create_happens_once_through_worker_kill_and_server_restarts(
+    make_app, database_url, service
+):
     app = make_app()
     with app.app_context():
         editor = User(name="Fault editor", email="faults@example.com", role="editor")
@@ -415,17 +436,22 @@ def test_every_create_happens_once_through_worker_kill_and_server_restarts(make_
         threading.Thread(target=load, args=(service, figures, token, n, started + LOAD_SECONDS))
         for n in range(CLIENT_THREADS)
     ]
-    faults = threading.Thread(target=strike, args=(service, figures, started))
+    faults = threading.Thread(target=strike, args=(service, figures, started, database_url))
     for thread in [*clients, faults]:
         thread.start()
     for thread in [*clients, faults]:
         thread.join(timeout=LOAD_SECONDS + MAX_ATTEMPTS * 2 * REQUEST_TIMEOUT)
     assert not any(thread.is_alive() for thread in [*clients, faults]), "the load did not end"
 
-    # Recovered without a restart: the same master answers, and a new create works.
-    recovered = service.wait_ready("/readyz") and service.process.pid == master
+    # Recovered without a restart: the same master, a full set of workers again,
+    # /readyz answers 200, and a new create works.
+    recovered = (
+        service.wait_ready("/readyz")
+        and service.process.pid == master
+        and _wait_for(lambda: len(service.workers()) == WORKERS, 10)
+    )
     create(service, figures, "product", f"fault-final-{uuid.uuid4().hex}", token)
-    figures.faults.append(f"seconds: {time.monotonic() - started:.1f}")
+    summary_seconds = round(time.monotonic() - started, 1)
 
     with app.app_context():
         found = Counter(db.session.scalars(select(Product.description)))
@@ -437,6 +463,7 @@ def test_every_create_happens_once_through_worker_kill_and_server_restarts(make_
 
     summary = figures.summary()
     summary.update(
+        seconds=summary_seconds,
         creates_found=sum(1 for marker in intended if found[marker] == 1),
         missing=len(missing),
         duplicated=len(duplicated),
@@ -445,9 +472,11 @@ def test_every_create_happens_once_through_worker_kill_and_server_restarts(make_
     report = json.dumps(summary, indent=2)
     FIGURES.parent.mkdir(parents=True, exist_ok=True)
     FIGURES.write_text(report + "\n")
+    print(report)  # shown by pytest -rA, and with a failure
     context = f"{report}\n--- gunicorn log (tail) ---\n{service.log_tail()}"
 
-    assert len(figures.faults) >= 4, context
+    took_effect = ("worker_killed", "postgresql_restarted", "redis_stopped", "redis_started")
+    assert all(figures.faults.get(name) for name in took_effect), context
     assert recovered, context
     assert not figures.non_json, context
     assert not any(status >= 500 and status != 503 for status in figures.statuses), context
