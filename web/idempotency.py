@@ -72,6 +72,7 @@ from decimal import Decimal
 from functools import wraps
 
 from flask import current_app, g, has_request_context, request
+from marshmallow import ValidationError
 from sqlalchemy import delete, event, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
@@ -113,7 +114,7 @@ def idempotent(view):
             optional_user()  # a bad token is 401, never a replay
         try:
             body = read_json_object()
-        except (AppError, HTTPException):
+        except (AppError, HTTPException, ValidationError):
             return view(*args, **kwargs)  # the view answers for its body
         request_key = (request.method, request.path, _digest(body))
         caller = _caller()
