@@ -58,7 +58,7 @@ CLIENT_THREADS = 8
 LOAD_SECONDS = 26  # new creates start until then; retries of started ones go on
 PAUSE = 0.05  # seconds between one thread's creates
 REQUEST_TIMEOUT = 10
-MAX_ATTEMPTS = 30  # per create; the pause between attempts grows to 2 s
+MAX_ATTEMPTS = 60  # per create; the pause between attempts grows to 2 s: about 2 minutes
 READY_TIMEOUT = 30
 # Seconds into the load at which each fault strikes.
 KILL_WORKER_AT = 4
