@@ -362,6 +362,13 @@ SETTINGS = (
         "so no link or `Location` is built from a forged one. Set it in production",
         shown_default="any",
     ),
+    # Safe retries (web/idempotency.py)
+    Setting(
+        "IDEMPOTENCY_TTL",
+        integer(1),
+        "86400",
+        "seconds an `Idempotency-Key` and its stored response are kept for replays",
+    ),
 )
 
 

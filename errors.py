@@ -103,6 +103,11 @@ class Conflict(AppError):
     status, code, detail = 409, "CONFLICT", "The request conflicts with the current state."
 
 
+class IdempotencyKeyInUse(AppError):
+    status, code = 409, "IDEMPOTENCY_KEY_IN_USE"
+    detail = "A request with this Idempotency-Key is still being processed; retry shortly."
+
+
 class PreconditionFailed(AppError):
     status, code = 412, "PRECONDITION_FAILED"
     detail = "The resource has changed; fetch it again for a fresh ETag."
@@ -111,6 +116,11 @@ class PreconditionFailed(AppError):
 class UnsupportedMediaType(AppError):
     status, code = 415, "UNSUPPORTED_MEDIA_TYPE"
     detail = "The request body must be sent as Content-Type: application/json."
+
+
+class IdempotencyKeyReused(AppError):
+    status, code = 422, "IDEMPOTENCY_KEY_REUSED"
+    detail = "This Idempotency-Key was used with a different request; send a new key."
 
 
 class RateLimited(AppError):

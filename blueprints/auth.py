@@ -9,7 +9,7 @@ from models.base import utcnow
 from models.user import dummy_password_check
 from openapi import doc
 from schemas.user import LoginSchema, RegisterSchema, TokenSchema, UserSchema
-from services.accounts import commit_account
+from services.accounts import add_account
 from web.auth import (
     authentication,
     issue_token,
@@ -17,6 +17,7 @@ from web.auth import (
     note_auth_failure,
     require_user,
 )
+from web.idempotency import commit_with_response, idempotent
 from web.rate_limits import login_limit, register_limit
 from web.validation import parse_body
 
@@ -32,7 +33,8 @@ USER = UserSchema()
 
 @bp.post("/register")
 @register_limit
-@doc(body=REGISTER, response=USER, status=201, errors=[Forbidden, Conflict])
+@idempotent
+@doc(body=REGISTER, response=USER, status=201, errors=[Forbidden, Conflict], idempotent=True)
 def register():
     """Register a new account with the viewer role.
 
@@ -43,8 +45,9 @@ def register():
     data = parse_body(REGISTER)
     user = User(name=data["name"], email=data["email"], role="viewer", is_active=True)
     user.set_password(data["password"])
-    commit_account(user)
-    return USER.dump(user), 201, {"Location": url_for("users.get_user", user_id=user.id)}
+    add_account(user)
+    location = url_for("users.get_user", user_id=user.id)
+    return commit_with_response((USER.dump(user), 201, {"Location": location}))
 
 
 @bp.post("/login")

@@ -10,6 +10,7 @@ from openapi import doc
 from schemas.feedback import FeedbackListQuerySchema, FeedbackSchema
 from schemas.pagination import ListPages
 from web.auth import optional_user, role_required
+from web.idempotency import commit_with_response, idempotent
 from web.pagination import paginate
 from web.rate_limits import feedback_limit
 from web.validation import parse_body, parse_query
@@ -24,7 +25,8 @@ NOT_FOUND = "Feedback not found."
 
 @bp.post("")
 @feedback_limit
-@doc(body=FEEDBACK, response=FEEDBACK, status=201, optional_auth=True)
+@idempotent
+@doc(body=FEEDBACK, response=FEEDBACK, status=201, optional_auth=True, idempotent=True)
 def create_feedback():
     """Send feedback (public); a signed-in sender's user id is kept with it.
 
@@ -34,9 +36,9 @@ def create_feedback():
     data = parse_body(FEEDBACK)
     feedback = Feedback(**data, user_id=sender.id if sender else None)
     db.session.add(feedback)
-    db.session.commit()
+    db.session.flush()  # assigns the id the response names
     location = url_for("feedback.get_feedback", feedback_id=feedback.id)
-    return FEEDBACK.dump(feedback), 201, {"Location": location}
+    return commit_with_response((FEEDBACK.dump(feedback), 201, {"Location": location}))
 
 
 @bp.get("")

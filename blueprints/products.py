@@ -16,6 +16,7 @@ from schemas.product import (
 )
 from web.auth import role_required
 from web.http_cache import PUBLIC_ITEM, PUBLIC_LIST, check_if_match, public_response, with_etag
+from web.idempotency import commit_with_response, idempotent
 from web.pagination import contains_text, paginate
 from web.validation import MAX_ID, parse_body, parse_query
 
@@ -92,15 +93,16 @@ def get_product(product_id):
 
 @bp.post("")
 @role_required("editor", "admin")
-@doc(body=PRODUCT, response=PRODUCT, status=201, headers=["ETag"])
+@idempotent
+@doc(body=PRODUCT, response=PRODUCT, status=201, headers=["ETag"], idempotent=True)
 def create_product():
     """Create a product (editor, admin)."""
     data = parse_body(PRODUCT)
     product = Product(**data)
     db.session.add(product)
-    db.session.commit()
+    db.session.flush()  # assigns the id the response names
     location = url_for("products.get_product", product_id=product.id)
-    return with_etag(PRODUCT.dump(product), 201, {"Location": location})
+    return commit_with_response(with_etag(PRODUCT.dump(product), 201, {"Location": location}))
 
 
 @bp.route("/<id:product_id>", methods=["PUT", "PATCH"])

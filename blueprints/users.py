@@ -8,8 +8,9 @@ from extensions import db
 from models import User
 from openapi import doc
 from schemas.user import UserCreateSchema, UserSchema, UserUpdateSchema
-from services.accounts import commit_account, ensure_admin_remains, update_account
+from services.accounts import add_account, ensure_admin_remains, update_account
 from web.auth import login_required, require_user, role_required
+from web.idempotency import commit_with_response, idempotent
 from web.rate_limits import current_password_attempts
 from web.validation import parse_body
 
@@ -54,7 +55,8 @@ def _check_current_password(user, data):
 
 @bp.post("")
 @role_required("admin")
-@doc(body=USER_CREATE, response=USER, status=201, errors=[Conflict])
+@idempotent
+@doc(body=USER_CREATE, response=USER, status=201, errors=[Conflict], idempotent=True)
 def create_user():
     """Create a user with any role (admin).
 
@@ -65,8 +67,9 @@ def create_user():
         name=data["name"], email=data["email"], role=data["role"], is_active=data["is_active"]
     )
     user.set_password(data["password"])
-    commit_account(user)
-    return USER.dump(user), 201, {"Location": url_for("users.get_user", user_id=user.id)}
+    add_account(user)
+    location = url_for("users.get_user", user_id=user.id)
+    return commit_with_response((USER.dump(user), 201, {"Location": location}))
 
 
 @bp.get("/<id:user_id>")

@@ -1,6 +1,7 @@
 """Database models. Import them from here so every table is registered."""
 
 from .feedback import FEEDBACK_ORDER, Feedback
+from .idempotency import IdempotencyKey
 from .product import PRODUCT_ORDER, Product
 from .user import ROLES, USER_ORDER, AuthSession, User
 
@@ -11,6 +12,7 @@ __all__ = [
     "USER_ORDER",
     "AuthSession",
     "Feedback",
+    "IdempotencyKey",
     "Product",
     "User",
 ]

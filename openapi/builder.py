@@ -5,10 +5,12 @@ operation. What is common to many operations is added here and only here: the
 bearer security requirement and 401/403 from the auth decorators, 400/413/415 for
 a JSON body, 400 for a query string, 400 INVALID_ID for an id in the URL, 400
 INVALID_HOST everywhere when ``TRUSTED_HOSTS`` is set, 429 and the RateLimit-*
-headers on /api routes, 500 and 503 everywhere they can happen, and the headers
-every response carries (``implied_errors`` lists them). Field rules
-come from the marshmallow schemas through apispec; a custom field adds its own
-with an ``openapi_rules`` method (see ``schemas/fields.py``).
+headers on /api routes, 500 and 503 everywhere they can happen, the
+``Idempotency-Key`` parameter with 409/422 and ``Idempotent-Replayed`` for an
+``idempotent`` view, and the headers every response carries (``implied_errors``
+lists them). Field rules come from the marshmallow schemas through apispec; a
+custom field adds its own with an ``openapi_rules`` method (see
+``schemas/fields.py``).
 """
 
 import re
@@ -24,6 +26,8 @@ from errors import (
     CODES_BY_STATUS,
     AppError,
     Forbidden,
+    IdempotencyKeyInUse,
+    IdempotencyKeyReused,
     IdOutOfRange,
     InvalidHost,
     InvalidId,
@@ -43,6 +47,7 @@ from .components import (
     EVERY_RESPONSE_HEADERS,
     HEADERS,
     HEADERS_BY_ERROR_STATUS,
+    IDEMPOTENCY_KEY,
     IF_NONE_MATCH,
     JSON,
     OPENAPI_VERSION,
@@ -184,6 +189,8 @@ class OpenAPIBuilder:
             parameters.append(IF_NONE_MATCH)
         if api_doc.if_match:
             parameters.append(if_match_parameter(api_doc.if_match))
+        if api_doc.idempotent:
+            parameters.append(IDEMPOTENCY_KEY)
         if parameters:
             operation["parameters"] = parameters
         body = _request_body(api_doc, method)
@@ -237,7 +244,10 @@ class OpenAPIBuilder:
             "headers": self._headers(
                 dict.fromkeys(headers),
                 rate_limited,
-                optional=api_doc.optional_headers,
+                optional=[
+                    *api_doc.optional_headers,
+                    *(["Idempotent-Replayed"] if api_doc.idempotent else []),
+                ],
                 cache_control=api_doc.public_cache,
             ),
         }
@@ -318,6 +328,8 @@ def implied_errors(
     errors.append(RequestValidationError)
     if api_doc.if_match:
         errors.append(PreconditionFailed)
+    if api_doc.idempotent:
+        errors += [IdempotencyKeyInUse, IdempotencyKeyReused]
     if has_body:
         errors += [MalformedRequest, RequestEntityTooLarge, UnsupportedMediaType]
     if rate_limited:

@@ -63,6 +63,12 @@ HEADERS = {
         "required": True,
         "schema": {"type": "string"},
     },
+    "Idempotent-Replayed": {
+        "description": "Sent (`true`) when this is the stored response of an earlier request "
+        "with the same `Idempotency-Key`, sent again; nothing was changed this time.",
+        "required": True,
+        "schema": {"type": "string", "const": "true"},
+    },
     "Link": {
         "description": "RFC 8288 links to the first, previous, next and last pages "
         "(cursor pages: first and next); the same URLs as the body's `links`.",
@@ -77,6 +83,18 @@ IF_NONE_MATCH = {
     "required": False,
     "description": "ETags the client holds; 304 with no body when one is current.",
     "schema": {"type": "string"},
+}
+IDEMPOTENCY_KEY = {
+    "in": "header",
+    "name": "Idempotency-Key",
+    "required": False,
+    "description": "A key of your choice (a random UUID) that makes retrying this request "
+    "safe: the same key with the same body gets the first success again, with "
+    "`Idempotent-Replayed: true`, and creates nothing more (for `IDEMPOTENCY_TTL` seconds, "
+    "default a day). Keys are the caller's own: the user of the token, else the client "
+    "address. 409 while a request with the key is still running; 422 when the key was used "
+    "for a different request. Failed requests store nothing.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
 }
 EVERY_RESPONSE_HEADERS = ("X-Request-ID", "X-Content-Type-Options")
 RATE_LIMIT_HEADERS = ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")

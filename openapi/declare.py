@@ -56,6 +56,9 @@ class ApiDoc:
     optional_auth: bool = False
     # False for views that never touch the database, so they cannot answer 503.
     uses_database: bool = True
+    # The view honours ``Idempotency-Key`` (``web.idempotency.idempotent``): the
+    # header parameter, 409/422 and ``Idempotent-Replayed`` are derived from this.
+    idempotent: bool = False
 
 
 def doc(**declared):

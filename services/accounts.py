@@ -18,14 +18,15 @@ def email_taken(email, *, except_user=None):
     return user is not None and user is not except_user
 
 
-def _flush_account(user):
-    """Write a new or changed user without committing; a taken email, even one
-    lost in a race with another request, is 409 and leaves nothing written."""
+def add_account(user):
+    """Write a new or changed user in the open transaction (the caller commits);
+    a taken email, even one lost in a race with another request, is 409 and
+    leaves nothing written."""
     if email_taken(user.email, except_user=user):
         raise Conflict(EMAIL_TAKEN)
     db.session.add(user)
     try:
-        db.session.flush()
+        db.session.flush()  # the unique email index answers here, not at the commit
     except IntegrityError:
         db.session.rollback()
         raise Conflict(EMAIL_TAKEN) from None
@@ -33,7 +34,7 @@ def _flush_account(user):
 
 def commit_account(user):
     """Commit a new or changed user; a taken email, even lost in a race, is 409."""
-    _flush_account(user)
+    add_account(user)
     db.session.commit()
     return user
 
@@ -55,7 +56,7 @@ def update_account(user, changes):
         user.set_password(changes["password"])
     # The user's row first: a taken email is a 409 here, before the sessions'
     # UPDATE below could flush it and meet the unique index as a bare error.
-    _flush_account(user)
+    add_account(user)
     if ends_sessions:
         user.revoke_sessions()
     db.session.commit()

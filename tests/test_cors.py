@@ -106,7 +106,14 @@ def test_preflight_lists_every_allowed_header_even_when_none_are_requested(cors_
 
     assert response.status_code == 204
     allowed = {h.strip() for h in response.headers["Access-Control-Allow-Headers"].split(",")}
-    assert allowed == {"Authorization", "Content-Type", "If-Match", "If-None-Match", "X-Request-ID"}
+    assert allowed == {
+        "Authorization",
+        "Content-Type",
+        "Idempotency-Key",
+        "If-Match",
+        "If-None-Match",
+        "X-Request-ID",
+    }
 
 
 def test_preflight_from_another_origin_gets_no_cors_headers(cors_client):

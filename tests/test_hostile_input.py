@@ -25,6 +25,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -35,7 +36,8 @@ from werkzeug.routing import BaseConverter
 
 from app import create_app
 from extensions import db
-from models import Feedback, Product
+from models import Feedback, IdempotencyKey, Product
+from models.base import utcnow
 from tests.conftest import SECRET_KEY
 from tests.helpers import assert_problem
 
@@ -349,11 +351,25 @@ def _snapshot():
 @pytest.fixture
 def seeded(app, admin, admin_headers, viewer):
     """The first row of every table: the admin (id 1), a viewer, a product, a
-    feedback and the admin's session; returns the admin's headers."""
+    feedback, the admin's session and a stored idempotency key; returns the
+    admin's headers."""
     with app.app_context():
         db.session.add(Product(name="Seeded", price=Decimal("1.00"), category="seeded"))
         db.session.add(
             Feedback(name="Sender", email="s@example.com", message="Seeded feedback here.")
+        )
+        db.session.add(
+            IdempotencyKey(
+                caller="addr:203.0.113.9",
+                key="seeded",
+                method="POST",
+                path="/api/feedback",
+                request_digest="0" * 64,
+                state="done",
+                status_code=201,
+                response_body="{}",
+                expires_at=utcnow() + timedelta(days=1),
+            )
         )
         db.session.commit()
         for table in db.metadata.sorted_tables:

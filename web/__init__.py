@@ -6,6 +6,7 @@
 - ``http_cache``: ETags, conditional requests and ``Cache-Control``;
 - ``rate_limits``: Flask-Limiter, its key and the named limits;
 - ``cors``: the origin allow-list (flask-cors);
+- ``idempotency``: ``Idempotency-Key`` on creates, so a retry replays the first success;
 - ``proxies``: what to believe of ``X-Forwarded-*`` headers;
 - ``request_log``: request ids and the JSON log line;
 - ``hooks``: ``init_app(app)``, which registers all of the above in one stated order.

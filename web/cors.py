@@ -16,9 +16,17 @@ from flask import request
 from flask_cors import CORS
 
 ALLOWED_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-ALLOWED_HEADERS = ["Authorization", "Content-Type", "If-Match", "If-None-Match", "X-Request-ID"]
+ALLOWED_HEADERS = [
+    "Authorization",
+    "Content-Type",
+    "Idempotency-Key",
+    "If-Match",
+    "If-None-Match",
+    "X-Request-ID",
+]
 EXPOSED_HEADERS = [
     "ETag",
+    "Idempotent-Replayed",
     "Link",
     "Location",
     "Retry-After",

@@ -50,10 +50,18 @@ on requests: the pool gauges (metrics) and a span per SQL statement (traces).
 
 OpenTelemetry and Sentry are imported here only when configured, so a service
 without them never loads either.
+
+Not a hook, but registered here too: ``idempotency.init_app`` adds a guard on
+the database session's commit (``before_commit``), so a claimed
+``Idempotency-Key`` is only ever committed together with its stored response.
+``Idempotency-Key`` itself is handled by the ``@idempotent`` decorator on each
+create view, after the hooks above and the auth decorators, right before the
+view: a replay is then answered only to a caller the view would accept, and
+counts toward the rate limits like any request.
 """
 
 import errors
-from web import cors, metrics, rate_limits
+from web import cors, idempotency, metrics, rate_limits
 from web.http_cache import no_content_type_without_body, private_by_default
 from web.proxies import trust_hosts, trust_proxies
 from web.request_log import configure_logging, identify_response, log_request, start_request
@@ -85,6 +93,7 @@ def init_app(app):
     cors.init_app(app)
     app.before_request(reject_undeclared_query)
     app.after_request(errors.plain_redirect)
+    idempotency.init_app(app)
 
 
 def init_engine(app, engine):
