@@ -29,7 +29,6 @@ from sqlalchemy.pool import QueuePool
 from extensions import db
 from tests.conftest import skip_or_fail
 from tests.helpers import PASSWORD, assert_problem
-from web import metrics
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -234,9 +233,15 @@ def test_pool_gauges_follow_checked_out_connections(metrics_app, scrape):
     assert delta(after, "db_pool_overflow_connections") == 0
 
 
-def test_idempotent_replays_have_a_counter(scrape):
+def test_idempotent_replays_are_counted(metrics_app, scrape):
+    client = metrics_app.test_client()
+    feedback = {"name": "Ann", "email": "ann@example.com", "message": "A replayed message."}
+    headers = {"Idempotency-Key": "metrics-replay-1"}
     before = value(scrape(), "idempotent_replays_total")
-    metrics.count_idempotent_replay()
+    assert client.post("/api/feedback", json=feedback, headers=headers).status_code == 201
+    assert value(scrape(), "idempotent_replays_total") == before
+    replay = client.post("/api/feedback", json=feedback, headers=headers)
+    assert replay.headers["Idempotent-Replayed"] == "true"
     assert value(scrape(), "idempotent_replays_total") == before + 1
 
 

@@ -81,6 +81,7 @@ from errors import AppError, IdempotencyKeyInUse, IdempotencyKeyReused, RequestV
 from extensions import db
 from models.base import utcnow
 from models.idempotency import DONE, IN_PROGRESS, IdempotencyKey
+from web import metrics
 from web.auth import authentication, optional_user
 from web.validation import read_json_object
 
@@ -239,6 +240,7 @@ def _answer_from(stored, request_key):
     if stored.etag:
         response.headers["ETag"] = stored.etag
     response.headers[REPLAYED_HEADER] = "true"
+    metrics.count_idempotent_replay()
     return response
 
 
