@@ -150,5 +150,8 @@ def post_worker_init(worker):
     master only when every new worker has done so.
     """
     if worker.cfg.pidfile and os.environ.get("GUNICORN_PID"):
-        with open(f"{worker.cfg.pidfile}.2.ready", "a", encoding="ascii") as ready:
-            ready.write(f"{os.getpid()}\n")
+        try:
+            with open(f"{worker.cfg.pidfile}.2.ready", "a", encoding="ascii") as ready:
+                ready.write(f"{os.getpid()}\n")
+        except OSError as exc:  # the script then keeps the old master: never fail a boot
+            worker.log.warning("could not report the worker ready: %s", exc)

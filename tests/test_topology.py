@@ -472,6 +472,68 @@ def topology(bouncer, redis_url):
     return bouncer
 
 
+# --- a release that cannot start -------------------------------------------------
+
+
+def test_a_release_that_cannot_start_leaves_the_old_master_serving(database_url, tmp_path):
+    """gunicorn-reexec.sh retires the old master only once the new one has loaded the app."""
+    for tool in ("bash", "ps", "pgrep"):
+        if not shutil.which(tool):
+            skip_or_fail(f"deploy/gunicorn-reexec.sh needs {tool}")
+    release = tmp_path / "release"  # a copy of the code, so this test can break it
+    shutil.copytree(
+        ROOT,
+        release,
+        ignore=shutil.ignore_patterns(".*", "instance", "__pycache__", "tests", "docs", "bench"),
+    )
+    port, pidfile = _free_port(), tmp_path / "gunicorn.pid"
+    env = {
+        **os.environ,
+        "FLASK_SKIP_DOTENV": "1",
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "DATABASE_URL": database_url,
+        "RATELIMIT_ENABLED": "false",
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "GUNICORN_PIDFILE": str(pidfile),
+        "WEB_CONCURRENCY": "2",
+    }
+    argv = [str(BIN / "gunicorn"), "app:create_app()", "--config", "gunicorn.conf.py"]
+    with (tmp_path / "gunicorn.log").open("w") as log, _subreaper():
+        master = subprocess.Popen(  # noqa: S603 -- the venv's own gunicorn
+            argv, cwd=release, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+        try:
+            deadline = time.monotonic() + START_TIMEOUT
+            while not _read_pid(pidfile) or not _port_answers(port):
+                assert time.monotonic() < deadline and master.poll() is None, "no start"
+                time.sleep(0.2)
+
+            with open(release / "app.py", "a") as app_py:
+                app_py.write("\nraise RuntimeError('a release that cannot start')\n")
+            reexec = subprocess.run(  # noqa: S603 -- the script in deploy/
+                [str(DEPLOY / "gunicorn-reexec.sh"), str(pidfile)],
+                env={**os.environ, "BOOT_TIMEOUT": "30"},
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            assert reexec.returncode == 1, reexec.stderr
+            assert "keeps serving" in reexec.stderr
+            assert _read_pid(pidfile) == master.pid and master.poll() is None
+            assert call(port, "GET", "/readyz").status == 200
+            assert not Path(f"{pidfile}.2").exists()
+        finally:
+            _stop_pid(_read_pid(Path(f"{pidfile}.2")))
+            _stop_pid(master.pid)
+            master.poll()
+
+
+def _port_answers(port):
+    with contextlib.suppress(OSError, http.client.HTTPException):
+        return call(port, "GET", "/healthz").status == 200
+    return False
+
+
 # --- the load ---------------------------------------------------------------------
 
 
