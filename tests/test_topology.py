@@ -466,7 +466,7 @@ def bouncer(make_app, database_url):
 def topology(bouncer, redis_url):
     """And two instances using it and Redis, behind nginx (stopped by ``bouncer``)."""
     _binary("nginx")
-    bouncer.migrate()  # through PgBouncer, as a deployment would
+    bouncer.migrate()  # through PgBouncer, as a deployment would (the schema is current)
     bouncer.start_instances(redis_url)
     bouncer.start_nginx()
     return bouncer
