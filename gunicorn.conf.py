@@ -141,6 +141,8 @@ def post_fork(server, worker):
 def on_exit(server):
     for path in _temporary_metrics_dir:
         shutil.rmtree(path, ignore_errors=True)
+
+
 def post_worker_init(worker):
     """Report a worker of a re-executed master ready: the app has loaded in it.
 
