@@ -550,7 +550,7 @@ class Load:
         self.lock = threading.Lock()
         self.requests = Counter()
         self.failures = []
-        self.intended = []  # product names the creators meant to create
+        self.intended = {}  # product name -> (Idempotency-Key, body) the creators sent
         self.last_price = None
         self.deadline = time.monotonic() + LOAD_CAP
 
@@ -590,7 +590,7 @@ class Load:
             key = str(uuid.uuid4())
             body = {"name": f"load {key}", "price": "9.99", "category": f"load-{number}"}
             with self.lock:
-                self.intended.append(body["name"])
+                self.intended[body["name"]] = (key, body)
             headers = {**self.editor, "Idempotency-Key": key}
             for attempt in range(CREATE_ATTEMPTS):
                 # A failed create is retried with the same key: with
@@ -715,6 +715,18 @@ def test_rolling_restart_behind_nginx_and_pgbouncer_loses_nothing(
         final_price = db.session.get(Product, product_ids[3]).price
     assert load.intended and dict(rows) == {name: 1 for name in load.intended}
     assert load.last_price and str(final_price) == load.last_price
+
+    # A create sent again with its key, to whichever instance nginx picks, is
+    # answered from the stored response and writes nothing.
+    name, (key, body) = next(iter(load.intended.items()))
+    headers = {**load.editor, "Idempotency-Key": key}
+    replay = call(port, "POST", "/api/products", body=body, headers=headers)
+    assert replay.status == 201 and replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.json()["name"] == name
+    with app.app_context():
+        same_name = text("SELECT count(*) FROM products WHERE name = :n")
+        count = db.session.scalar(same_name, {"n": name})
+    assert count == 1
 
     # Ready at the end: through nginx and on each instance.
     assert call(port, "GET", "/readyz").status == 200
