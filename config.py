@@ -23,6 +23,7 @@ APP_NAME = "Flask API Service"
 VERSION = "1.0.0"
 ENVIRONMENTS = ("development", "production")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+POOLERS = ("none", "pgbouncer")
 MIN_SECRET_KEY_LENGTH = 32
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -369,6 +370,14 @@ SETTINGS = (
         "86400",
         "seconds an `Idempotency-Key` and its stored response are kept for replays",
     ),
+    # Production topology: a connection pooler between the instances and PostgreSQL.
+    Setting(
+        "DB_POOLER",
+        choice(*POOLERS),
+        "none",
+        "`pgbouncer` when `DATABASE_URL` points at PgBouncer in transaction pooling: "
+        "psycopg's server-side prepared statements are then turned off",
+    ),
 )
 
 
@@ -397,9 +406,22 @@ def engine_options(config):
     ``hide_parameters`` on every database: an error's message (and so its logged
     traceback) names the SQL statement but never its values, which can be
     password hashes, tokens or whatever a client sent.
+
+    Behind PgBouncer in transaction pooling (``DB_POOLER=pgbouncer``) each
+    transaction may run on a different server connection, so nothing may outlive
+    a transaction on one. The service keeps no session state (it only ever uses
+    ``SET LOCAL``); what psycopg would keep is its server-side prepared
+    statements, prepared on one server connection and then missing (or already
+    there) on the next: ``prepare_threshold=None`` turns them off. The pool
+    stays: a connection to PgBouncer is cheap to keep and costs a round trip to
+    open, and the pre-ping replaces one PgBouncer closed (restart,
+    ``client_idle_timeout``) before a request meets it.
     """
     if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         return {"hide_parameters": True, "connect_args": {"timeout": 5}}
+    connect_args = {"connect_timeout": 5}
+    if config["DB_POOLER"] == "pgbouncer":
+        connect_args["prepare_threshold"] = None
     return {
         "hide_parameters": True,
         "pool_size": config["DB_POOL_SIZE"],
@@ -407,5 +429,5 @@ def engine_options(config):
         "pool_recycle": config["DB_POOL_RECYCLE"],
         "pool_timeout": config["DB_POOL_TIMEOUT"],
         "pool_pre_ping": True,
-        "connect_args": {"connect_timeout": 5},
+        "connect_args": connect_args,
     }

@@ -10,11 +10,14 @@ Environment variables (all optional):
 - ``PROMETHEUS_MULTIPROC_DIR``: with ``METRICS_ENABLED=true``, where the workers
   keep their metrics so a scrape adds them up. Emptied at start; when unset, a
   new temporary folder is used and removed when gunicorn exits.
+- ``GUNICORN_PIDFILE``: where the master writes its pid; needed by the
+  zero-downtime restart (``deploy/gunicorn-reexec.sh``, docs/topology.md).
 
 Observability hooks (docs/operations.md): ``on_starting`` prepares the metrics
 folder before any worker exists, ``child_exit`` tells the metrics a worker died
 (its counters stay, its live gauges go), and ``post_fork`` starts tracing in
-each worker, never in the master.
+each worker, never in the master. ``post_worker_init`` reports the workers of a
+re-executed master ready to the restart script.
 """
 
 import multiprocessing
@@ -49,6 +52,10 @@ loglevel = "info"
 # TRUSTED_PROXIES. Gunicorn must not rewrite the scheme from them on its own.
 secure_scheme_headers = {}
 forwarded_allow_ips = ""
+
+# The restart procedure finds the master here; a re-executed master writes
+# "<pidfile>.2" until the old one has exited.
+pidfile = os.environ.get("GUNICORN_PIDFILE") or None
 
 # No shared control socket under $HOME: several instances on one host would
 # fight over it, and nothing here uses gunicornc.
@@ -134,3 +141,19 @@ def post_fork(server, worker):
 def on_exit(server):
     for path in _temporary_metrics_dir:
         shutil.rmtree(path, ignore_errors=True)
+
+
+def post_worker_init(worker):
+    """Report a worker of a re-executed master ready: the app has loaded in it.
+
+    During ``deploy/gunicorn-reexec.sh`` the new master runs with ``GUNICORN_PID``
+    set (until the old master is gone); each of its workers appends its pid to
+    ``<pidfile>.2.ready`` once the app is loaded, and the script retires the old
+    master only when every new worker has done so.
+    """
+    if worker.cfg.pidfile and os.environ.get("GUNICORN_PID"):
+        try:
+            with open(f"{worker.cfg.pidfile}.2.ready", "a", encoding="ascii") as ready:
+                ready.write(f"{os.getpid()}\n")
+        except OSError as exc:  # the script then keeps the old master: never fail a boot
+            worker.log.warning("could not report the worker ready: %s", exc)

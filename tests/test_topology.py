@@ -1,0 +1,768 @@
+"""The production topology: nginx -> two instances -> PgBouncer -> PostgreSQL, + Redis.
+
+The main test runs the files in ``deploy/`` as they are, with only addresses and
+paths changed: PgBouncer in transaction pooling in front of the test database,
+two gunicorn instances (two workers each) with ``DB_POOLER=pgbouncer`` and the
+test Redis, and nginx in front of both with ``TRUSTED_PROXIES=1``. A mixed load
+runs through nginx while ``deploy/rolling-restart.sh`` re-executes each instance
+in turn; nothing may be lost.
+
+It runs in ``.ci/run``'s PostgreSQL and Redis stage and needs the ``nginx`` and
+``pgbouncer`` binaries (Debian packages of those names); it is skipped without
+them, and fails instead under ``TEST_REQUIRE_SERVICES=1``. Everything listens on
+loopback ports the test picks; every loop and wait is bounded; the test stops
+the processes it started (by pid), also when it fails.
+"""
+
+import configparser
+import contextlib
+import ctypes
+import http.client
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import redis
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+
+from config import ConfigError, engine_options, load_settings
+from extensions import db
+from models import Product
+from tests.conftest import skip_or_fail
+from tests.helpers import PASSWORD
+
+ROOT = Path(__file__).resolve().parent.parent
+DEPLOY = ROOT / "deploy"
+BIN = Path(sys.executable).parent
+
+START_TIMEOUT = 60  # seconds for an instance to answer /readyz
+RESTART_TIMEOUT = 240  # seconds for the whole rolling restart
+REQUEST_TIMEOUT = 40  # above nginx's proxy_read_timeout: nginx answers first
+WARMUP = 3  # seconds of load before the restarts begin
+TAIL = 3  # seconds of load after they end
+LOAD_CAP = RESTART_TIMEOUT + WARMUP + TAIL + 30  # no load thread runs longer
+CREATE_ATTEMPTS = 5
+LOGIN_LIMIT = 30  # RATELIMIT_LOGIN per minute for the instances
+LOAD_LOGINS = 15  # logins the load makes from 127.0.0.1, well under the limit
+SERVER_POOL = 3  # PgBouncer server connections: fewer than the clients, so they rotate
+OTHER_CLIENT = "127.0.0.2"  # a second client address on loopback
+FORGED_ADDRESS = "198.51.100.7"  # what that client claims to be in X-Forwarded-For
+
+
+# --- DB_POOLER: the setting alone (runs everywhere) ------------------------------
+
+
+def test_db_pooler_defaults_to_none_and_names_itself_when_wrong(tmp_path):
+    assert load_settings({}, str(tmp_path))["DB_POOLER"] == "none"
+    assert load_settings({"DB_POOLER": " PgBouncer "}, str(tmp_path))["DB_POOLER"] == "pgbouncer"
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"DB_POOLER": "pgpool"}, str(tmp_path))
+    assert caught.value.name == "DB_POOLER"
+
+
+@pytest.mark.parametrize(("pooler", "prepares"), [("none", True), ("pgbouncer", False)])
+def test_db_pooler_pgbouncer_turns_prepared_statements_off(make_app, pooler, prepares):
+    """psycopg prepares a query it has run 5 times on one connection, unless told not to."""
+    app = make_app(DB_POOLER=pooler)
+    options = engine_options(app.config)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        assert "prepare_threshold" not in options["connect_args"]
+        return
+    assert options["pool_pre_ping"] is True
+    with app.app_context(), db.engine.connect() as connection:
+        for _ in range(8):
+            connection.execute(text("SELECT count(*) FROM products WHERE price > :p"), {"p": 1})
+        prepared = connection.execute(text("SELECT count(*) FROM pg_prepared_statements"))
+        assert (prepared.scalar() > 0) is prepares
+
+
+# --- behind PgBouncer: why DB_POOLER exists ---------------------------------------
+
+
+@pytest.mark.parametrize("pooler", ["none", "pgbouncer"])
+def test_behind_pgbouncer_a_connection_outlives_its_transaction_only_with_db_pooler(
+    bouncer, tmp_path, pooler
+):
+    """A connection that commits and goes on works through PgBouncer with DB_POOLER.
+
+    Transaction pooling hands each transaction whichever server connection is
+    free. psycopg prepares a statement it has run five times, on the server of
+    that transaction, and later transactions of the same client connection
+    assume it is still there; with ``DB_POOLER=none`` the next one lands on
+    another server, where it is not. (PgBouncer 1.18, Debian 12's, cannot
+    carry prepared statements; 1.21+ can with ``max_prepared_statements``.)
+    """
+    settings = load_settings(
+        {"DATABASE_URL": bouncer.pooled_url, "DB_POOLER": pooler}, str(tmp_path)
+    )
+    engine = create_engine(settings["SQLALCHEMY_DATABASE_URI"], **engine_options(settings))
+    query = text("SELECT count(*) FROM users WHERE id > :n")
+    try:
+        with engine.connect() as first, engine.connect() as second:
+            for _ in range(6):  # prepared on its server from the 5th run on
+                first.execute(query, {"n": 0})
+            first.commit()
+            second.execute(text("SELECT 1"))  # holds that server in a transaction
+            if pooler == "none":
+                with pytest.raises(DBAPIError, match="prepared statement"):
+                    first.execute(query, {"n": 0})  # another server: not prepared there
+            else:
+                assert first.execute(query, {"n": 0}).scalar() == 0
+            first.rollback()
+            second.rollback()
+    finally:
+        engine.dispose()
+
+
+# --- helpers ----------------------------------------------------------------------
+
+
+def _free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _binary(name):
+    found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
+    if not found:
+        skip_or_fail(f"needs the {name} binary (Debian package {name})")
+    return found
+
+
+def _alive(pid):
+    """The process exists and is not a zombie waiting to be reaped."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _reap(pid):
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def _stop_pid(pid, sig=signal.SIGTERM, timeout=45):
+    """Signal a process this test started (directly or by re-exec) and wait for it."""
+    if not pid:
+        return
+    if not _alive(pid):
+        _reap(pid)
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, sig)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        _reap(pid)
+        if not _alive(pid):
+            return
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    time.sleep(0.2)
+    _reap(pid)
+
+
+@contextlib.contextmanager
+def _subreaper():
+    """Adopt the re-executed gunicorn masters (orphaned when the old master exits)."""
+    prctl = getattr(ctypes.CDLL(None, use_errno=True), "prctl", None)
+    set_subreaper = 36  # PR_SET_CHILD_SUBREAPER
+    adopted = prctl is not None and prctl(set_subreaper, 1, 0, 0, 0) == 0
+    try:
+        yield
+    finally:
+        if adopted:
+            prctl(set_subreaper, 0, 0, 0, 0)
+
+
+def _read_pid(path):
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _sub_once(pattern, replacement, text_, flags=re.M):
+    result, count = re.subn(pattern, replacement, text_, flags=flags)
+    assert count == 1, f"deploy file changed: {pattern!r} matched {count} times"
+    return result
+
+
+def nginx_conf(workdir, port, upstream_ports):
+    """deploy/nginx.conf with the test's ports and paths; everything else as shipped."""
+    conf = (DEPLOY / "nginx.conf").read_text()
+    if os.geteuid() != 0:
+        conf = _sub_once(r"^user .*;\n", "", conf)
+    conf = _sub_once(r"^pid .*;$", f"pid {workdir}/nginx.pid;", conf)
+    conf = _sub_once(r"^error_log .*;$", f"error_log {workdir}/nginx-error.log notice;", conf)
+    conf = _sub_once(r"access_log \S+ api;", f"access_log {workdir}/nginx-access.log api;", conf)
+    conf = _sub_once(r"listen 80;", f"listen 127.0.0.1:{port};", conf)
+    for shipped, test_port in zip((8001, 8002), upstream_ports, strict=True):
+        conf = _sub_once(rf"server 127\.0\.0\.1:{shipped} ", f"server 127.0.0.1:{test_port} ", conf)
+    temp_paths = "".join(
+        f"    {kind}_temp_path {workdir}/nginx-{kind};\n"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    return _sub_once(r"^http \{\n", "http {\n" + temp_paths, conf)
+
+
+def pgbouncer_ini(workdir, port, database_url):
+    """deploy/pgbouncer.ini in front of the test database, trusting loopback clients."""
+    parser = configparser.ConfigParser(interpolation=None, strict=True)
+    parser.optionxform = str
+    parser.read(DEPLOY / "pgbouncer.ini")
+    settings = parser["pgbouncer"]
+    assert settings["pool_mode"] == "transaction"
+    url = make_url(database_url)
+    parser.remove_section("databases")
+    server = f"host={url.host or '127.0.0.1'} port={url.port or 5432}"
+    parser["databases"] = {url.database: f"{server} dbname={url.database}"}
+    settings.update(
+        {
+            "listen_addr": "127.0.0.1",
+            "listen_port": str(port),
+            "unix_socket_dir": "",
+            "logfile": "",
+            "pidfile": "",
+            "auth_type": "trust",
+            "auth_file": f"{workdir}/userlist.txt",
+            "default_pool_size": str(SERVER_POOL),
+            "reserve_pool_size": "0",
+        }
+    )
+    (workdir / "userlist.txt").write_text(f'"{url.username}" ""\n')
+    path = workdir / "pgbouncer.ini"
+    with open(path, "w") as out:
+        parser.write(out)
+    return path
+
+
+def _wait_for_port(port, process, log_path, what):
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            break
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+            return
+        time.sleep(0.1)
+    pytest.fail(f"{what} did not start:\n{log_path.read_text()}")
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status, self.headers, self.body = status, headers, body
+
+    def json(self):
+        return json.loads(self.body)
+
+    @property
+    def content_type(self):
+        return self.headers.get("Content-Type", "")
+
+
+def call(port, method, path, *, body=None, headers=None, source="127.0.0.1"):
+    """One request on a fresh connection from ``source``; raises on a network error."""
+    connection = http.client.HTTPConnection(
+        "127.0.0.1", port, timeout=REQUEST_TIMEOUT, source_address=(source, 0)
+    )
+    try:
+        sent = {"Connection": "close", **(headers or {})}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            sent["Content-Type"] = "application/json"
+        connection.request(method, path, body=data, headers=sent)
+        response = connection.getresponse()
+        return Response(response.status, response.headers, response.read())
+    finally:
+        connection.close()
+
+
+def raw_exchange(port, data):
+    """Send bytes as they are and read the answer until nginx closes the connection."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        with contextlib.suppress(OSError):  # nginx may answer before reading it all
+            sock.sendall(data)
+        received = b""
+        with contextlib.suppress(OSError):
+            while chunk := sock.recv(65536):
+                received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
+    return Response(int(lines[0].split()[1]), headers, body)
+
+
+def assert_nginx_problem(response, status, code):
+    assert response.status == status, response.body
+    assert response.content_type == "application/problem+json"
+    problem = response.json()
+    assert problem["status"] == status and problem["code"] == code
+    assert problem["type"] == "about:blank" and problem["title"] and problem["detail"]
+    assert problem["request_id"] == response.headers["X-Request-ID"]
+
+
+# --- the processes ----------------------------------------------------------------
+
+
+class Topology:
+    """PgBouncer, two gunicorn instances and nginx, as deploy/ describes them."""
+
+    def __init__(self, workdir, database_url):
+        self.workdir = workdir
+        self.processes = []  # (name, Popen), stopped in reverse order
+        self.logs = []
+        self.pgbouncer_port = _free_port()
+        self.ports = [_free_port(), _free_port()]
+        self.nginx_port = _free_port()
+        pooled = make_url(database_url).set(host="127.0.0.1", port=self.pgbouncer_port)
+        self.pooled_url = pooled.render_as_string(hide_password=False)
+        self.env = {
+            **os.environ,
+            "FLASK_SKIP_DOTENV": "1",
+            "APP_ENV": "production",
+            "SECRET_KEY": secrets.token_urlsafe(48),
+            "DATABASE_URL": self.pooled_url,
+            "DB_POOLER": "pgbouncer",
+            "RATELIMIT_DEFAULT": "100000 per minute",
+            "RATELIMIT_LOGIN": f"{LOGIN_LIMIT} per minute",
+            "TRUSTED_PROXIES": "1",
+            "LOG_LEVEL": "WARNING",
+            "WEB_CONCURRENCY": "2",
+        }
+        self.database_url = database_url
+
+    def _spawn(self, name, argv, **kwargs):
+        log_path = self.workdir / f"{name}.log"
+        log = open(log_path, "w")  # noqa: SIM115 -- closed in stop()
+        self.logs.append(log)
+        process = subprocess.Popen(  # noqa: S603 -- the test's own argv
+            argv, stdout=log, stderr=subprocess.STDOUT, **kwargs
+        )
+        self.processes.append((name, process))
+        return process, log_path
+
+    def start_pgbouncer(self):
+        ini = pgbouncer_ini(self.workdir, self.pgbouncer_port, self.database_url)
+        argv = [_binary("pgbouncer"), str(ini)]
+        if os.geteuid() == 0:  # PgBouncer refuses to run as root
+            argv = ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", *argv]
+        process, log_path = self._spawn("pgbouncer", argv)
+        _wait_for_port(self.pgbouncer_port, process, log_path, "PgBouncer")
+
+    def migrate(self):
+        subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "app", "db", "upgrade"],
+            cwd=ROOT,
+            env=self.env,
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+
+    def pidfile(self, port):
+        return self.workdir / f"{port}.pid"
+
+    def start_instances(self, redis_url):
+        for port in self.ports:
+            env = {
+                **self.env,
+                "RATELIMIT_STORAGE_URI": redis_url,
+                "GUNICORN_BIND": f"127.0.0.1:{port}",
+                "GUNICORN_PIDFILE": str(self.pidfile(port)),
+            }
+            argv = [str(BIN / "gunicorn"), "app:create_app()", "--config", "gunicorn.conf.py"]
+            self._spawn(f"instance-{port}", argv, cwd=ROOT, env=env)
+        for port in self.ports:
+            self.wait_ready(port)
+
+    def wait_ready(self, port):
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError, http.client.HTTPException):
+                if call(port, "GET", "/readyz").status == 200:
+                    return
+            time.sleep(0.3)
+        pytest.fail(f"instance {port} not ready:\n{self.instance_log(port)}")
+
+    def instance_log(self, port):
+        return (self.workdir / f"instance-{port}.log").read_text()
+
+    def start_nginx(self):
+        conf = self.workdir / "nginx.conf"
+        conf.write_text(nginx_conf(self.workdir, self.nginx_port, self.ports))
+        argv = [_binary("nginx"), "-c", str(conf), "-p", f"{self.workdir}/", "-g", "daemon off;"]
+        process, log_path = self._spawn("nginx", argv)
+        _wait_for_port(self.nginx_port, process, log_path, "nginx")
+
+    def masters(self):
+        """The current gunicorn master of each instance, as its pid file says."""
+        return [_read_pid(self.pidfile(port)) for port in self.ports]
+
+    def stop_instances(self):
+        for port in self.ports:
+            pidfile = self.pidfile(port)
+            for pid in (_read_pid(Path(f"{pidfile}.2")), _read_pid(pidfile)):
+                _stop_pid(pid)
+        for name, process in self.processes:
+            if name.startswith("instance-"):
+                _stop_pid(process.pid)
+                process.poll()
+
+    def stop(self):
+        try:
+            self.stop_instances()
+        finally:
+            for name, process in reversed(self.processes):
+                if process.poll() is None:
+                    _stop_pid(process.pid, signal.SIGQUIT if name == "nginx" else signal.SIGTERM)
+                process.poll()
+            for log in self.logs:
+                log.close()
+
+
+@pytest.fixture
+def bouncer(make_app, database_url):
+    """PgBouncer from deploy/pgbouncer.ini in front of the test database."""
+    if not database_url.startswith("postgresql"):
+        skip_or_fail("needs a PostgreSQL TEST_DATABASE_URL")
+    _binary("pgbouncer")
+    make_app()  # its teardown empties the tables the tests fill
+    # Readable by the unprivileged users PgBouncer and nginx's workers run as.
+    workdir = Path(tempfile.mkdtemp(prefix="topology-"))
+    workdir.chmod(0o755)
+    stack = Topology(workdir, database_url)
+    try:
+        with _subreaper():
+            try:
+                stack.start_pgbouncer()
+                yield stack
+            finally:
+                stack.stop()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture
+def topology(bouncer, redis_url):
+    """And two instances using it and Redis, behind nginx (stopped by ``bouncer``)."""
+    _binary("nginx")
+    bouncer.migrate()  # through PgBouncer, as a deployment would (the schema is current)
+    bouncer.start_instances(redis_url)
+    bouncer.start_nginx()
+    return bouncer
+
+
+# --- a release that cannot start -------------------------------------------------
+
+
+def test_a_release_that_cannot_start_leaves_the_old_master_serving(database_url, tmp_path):
+    """gunicorn-reexec.sh retires the old master only once the new one has loaded the app."""
+    for tool in ("bash", "ps", "pgrep"):
+        if not shutil.which(tool):
+            skip_or_fail(f"deploy/gunicorn-reexec.sh needs {tool}")
+    release = tmp_path / "release"  # a copy of the code, so this test can break it
+    shutil.copytree(
+        ROOT,
+        release,
+        ignore=shutil.ignore_patterns(".*", "instance", "__pycache__", "tests", "docs", "bench"),
+    )
+    port, pidfile = _free_port(), tmp_path / "gunicorn.pid"
+    env = {
+        **os.environ,
+        "FLASK_SKIP_DOTENV": "1",
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "DATABASE_URL": database_url,
+        "RATELIMIT_ENABLED": "false",
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "GUNICORN_PIDFILE": str(pidfile),
+        "WEB_CONCURRENCY": "2",
+    }
+    argv = [str(BIN / "gunicorn"), "app:create_app()", "--config", "gunicorn.conf.py"]
+    with (tmp_path / "gunicorn.log").open("w") as log, _subreaper():
+        master = subprocess.Popen(  # noqa: S603 -- the venv's own gunicorn
+            argv, cwd=release, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+        try:
+            deadline = time.monotonic() + START_TIMEOUT
+            while not _read_pid(pidfile) or not _port_answers(port):
+                assert time.monotonic() < deadline and master.poll() is None, "no start"
+                time.sleep(0.2)
+
+            with open(release / "app.py", "a") as app_py:
+                app_py.write("\nraise RuntimeError('a release that cannot start')\n")
+            reexec = subprocess.run(  # noqa: S603 -- the script in deploy/
+                [str(DEPLOY / "gunicorn-reexec.sh"), str(pidfile)],
+                env={**os.environ, "BOOT_TIMEOUT": "30"},
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            assert reexec.returncode == 1, reexec.stderr
+            assert "keeps serving" in reexec.stderr
+            assert _read_pid(pidfile) == master.pid and master.poll() is None
+            assert call(port, "GET", "/readyz").status == 200
+            assert not Path(f"{pidfile}.2").exists()
+        finally:
+            _stop_pid(_read_pid(Path(f"{pidfile}.2")))
+            _stop_pid(master.pid)
+            master.poll()
+
+
+def _port_answers(port):
+    with contextlib.suppress(OSError, http.client.HTTPException):
+        return call(port, "GET", "/healthz").status == 200
+    return False
+
+
+# --- the load ---------------------------------------------------------------------
+
+
+class Load:
+    """Client threads hitting nginx until told to stop; every outcome is counted."""
+
+    def __init__(self, port, editor_token, viewer_email, product_ids, update_id):
+        self.port = port
+        self.editor = {"Authorization": f"Bearer {editor_token}"}
+        self.viewer_email = viewer_email
+        self.product_ids = product_ids
+        self.update_id = update_id
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+        self.requests = Counter()
+        self.failures = []
+        self.intended = {}  # product name -> (Idempotency-Key, body) the creators sent
+        self.last_price = None
+        self.deadline = time.monotonic() + LOAD_CAP
+
+    def running(self):
+        return not self.stop.is_set() and time.monotonic() < self.deadline
+
+    def request(self, kind, method, path, expected, **kwargs):
+        """Send, count and check one request; return the response or None on failure."""
+        try:
+            response = call(self.port, method, path, **kwargs)
+        except (OSError, http.client.HTTPException) as exc:
+            self.fail(f"{kind} {method} {path}: {type(exc).__name__}: {exc}")
+            return None
+        with self.lock:
+            self.requests[kind] += 1
+        html = b"<html" in response.body[:200].lower() or "html" in response.content_type
+        if html or response.status not in expected:
+            self.fail(f"{kind} {method} {path}: {response.status} {response.body[:200]!r}")
+            return None
+        return response
+
+    def fail(self, what):
+        with self.lock:
+            self.requests["failed"] += 1
+            self.failures.append(what)
+
+    def reader(self, number):
+        paths = ["/api/products?limit=5", "/api/config", "/healthz", "/readyz"]
+        paths += [f"/api/products/{product_id}" for product_id in self.product_ids]
+        step = number
+        while self.running():
+            self.request("read", "GET", paths[step % len(paths)], {200})
+            step += 1
+
+    def creator(self, number):
+        while self.running():
+            key = str(uuid.uuid4())
+            body = {"name": f"load {key}", "price": "9.99", "category": f"load-{number}"}
+            with self.lock:
+                self.intended[body["name"]] = (key, body)
+            headers = {**self.editor, "Idempotency-Key": key}
+            for attempt in range(CREATE_ATTEMPTS):
+                # A failed create is retried with the same key: with
+                # Idempotency-Key the write still happens exactly once.
+                kind = "create" if attempt == 0 else "create-retry"
+                if self.request(kind, "POST", "/api/products", {201}, body=body, headers=headers):
+                    break
+                time.sleep(0.2)
+
+    def updater(self):
+        path = f"/api/products/{self.update_id}"
+        price = 0
+        while self.running():
+            current = self.request("update", "GET", path, {200})
+            if current is None:
+                continue
+            price += 1
+            headers = {**self.editor, "If-Match": current.headers["ETag"]}
+            body = {"price": f"{price}.00"}
+            if self.request("update", "PATCH", path, {200}, body=body, headers=headers):
+                self.last_price = f"{price}.00"
+
+    def logger_in(self):
+        for _ in range(LOAD_LOGINS):
+            if not self.running():
+                break
+            body = {"email": self.viewer_email, "password": PASSWORD}
+            login = self.request("login", "POST", "/api/auth/login", {200}, body=body)
+            if login:
+                token = login.json()["access_token"]
+                auth = {"Authorization": f"Bearer {token}"}
+                self.request("login", "GET", "/api/auth/me", {200}, headers=auth)
+            self.stop.wait(1.0)
+
+    def threads(self):
+        targets = [(self.reader, 0), (self.reader, 1), (self.creator, 0), (self.creator, 1)]
+        targets += [(self.updater,), (self.logger_in,)]
+        return [threading.Thread(target=t[0], args=t[1:], daemon=True) for t in targets]
+
+
+def _login_keys(redis_url):
+    """Client address -> hits, from Flask-Limiter's counters of the login limit."""
+    client = redis.Redis.from_url(redis_url, socket_timeout=5)
+    try:
+        found = {}
+        for key in client.scan_iter(match="*login*", count=1000):
+            match = re.search(r"LIMITER/([^/]+)/[^/]*login[^/]*/", key.decode())
+            if match:
+                found[match.group(1)] = int(client.get(key) or 0)
+        return found
+    finally:
+        client.close()
+
+
+def test_rolling_restart_behind_nginx_and_pgbouncer_loses_nothing(
+    topology, app, create_user, redis_url, capsys
+):
+    # Users and products, straight into the database.
+    editor = create_user("editor")
+    viewer = create_user("viewer")
+    with app.app_context():
+        products = [
+            Product(name=f"seed {n}", price=Decimal("5.00"), category="seed") for n in range(4)
+        ]
+        db.session.add_all(products)
+        db.session.commit()
+        product_ids = [product.id for product in products]
+    port = topology.nginx_port
+    login = call(
+        port, "POST", "/api/auth/login", body={"email": editor.email, "password": PASSWORD}
+    )
+    assert login.status == 200, login.body
+    load = Load(port, login.json()["access_token"], viewer.email, product_ids[:3], product_ids[3])
+    masters_before = topology.masters()
+
+    # The load, and the documented restart procedure in the middle of it.
+    threads = load.threads()
+    for thread in threads:
+        thread.start()
+    time.sleep(WARMUP)
+    served_before = sum(load.requests.values())
+    started = time.monotonic()
+    restart = subprocess.run(  # noqa: S603 -- the script in deploy/
+        [str(DEPLOY / "rolling-restart.sh"), *map(str, topology.ports)],
+        env={**os.environ, "PIDFILE_TEMPLATE": f"{topology.workdir}/%i.pid"},
+        capture_output=True,
+        text=True,
+        timeout=RESTART_TIMEOUT,
+    )
+    restart_seconds = time.monotonic() - started
+    served_during = sum(load.requests.values()) - served_before
+    time.sleep(TAIL)
+    load.stop.set()
+    for thread in threads:
+        thread.join(timeout=REQUEST_TIMEOUT * CREATE_ATTEMPTS)
+    assert not any(thread.is_alive() for thread in threads)
+    masters_after = topology.masters()
+    restarts = sum(
+        1 for old, new in zip(masters_before, masters_after, strict=True) if new and new != old
+    )
+
+    total = sum(count for kind, count in load.requests.items() if kind != "failed")
+    with capsys.disabled():
+        print(
+            f"\ntopology load: {total} requests ({dict(load.requests)}), "
+            f"{served_during} served during {restart_seconds:.1f} s of restarts, "
+            f"{restarts} restarts, {len(load.failures)} failures, "
+            f"{len(load.intended)} creates"
+        )
+    assert restart.returncode == 0, restart.stdout + restart.stderr
+    assert restarts == 2, (masters_before, masters_after, restart.stderr)
+    assert served_during > 0
+    # No connection reset, no 502/503/504, no HTML answer, no other surprise.
+    assert load.failures == [], load.failures[:20]
+
+    # Every intended create is in the database exactly once, and the last
+    # conditional update is the one that stuck.
+    with app.app_context():
+        rows = db.session.execute(
+            text("SELECT name, count(*) FROM products WHERE category LIKE 'load-%' GROUP BY name")
+        ).all()
+        final_price = db.session.get(Product, product_ids[3]).price
+    assert load.intended and dict(rows) == {name: 1 for name in load.intended}
+    assert load.last_price and str(final_price) == load.last_price
+
+    # A create sent again with its key, to whichever instance nginx picks, is
+    # answered from the stored response and writes nothing.
+    name, (key, body) = next(iter(load.intended.items()))
+    headers = {**load.editor, "Idempotency-Key": key}
+    replay = call(port, "POST", "/api/products", body=body, headers=headers)
+    assert replay.status == 201 and replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.json()["name"] == name
+    with app.app_context():
+        same_name = text("SELECT count(*) FROM products WHERE name = :n")
+        count = db.session.scalar(same_name, {"n": name})
+    assert count == 1
+
+    # Ready at the end: through nginx and on each instance.
+    assert call(port, "GET", "/readyz").status == 200
+    for instance_port in topology.ports:
+        assert call(instance_port, "GET", "/readyz").status == 200
+
+    # Rate limits count the real client address, which nginx passes on, not
+    # nginx's own address nor one the client makes up: a second client
+    # (127.0.0.2, claiming another address) has its own login budget...
+    forged = {"X-Forwarded-For": FORGED_ADDRESS}
+    body = {"email": viewer.email, "password": PASSWORD}
+    for attempt in range(LOGIN_LIMIT):
+        response = call(
+            port, "POST", "/api/auth/login", body=body, headers=forged, source=OTHER_CLIENT
+        )
+        assert response.status == 200, response.body
+        assert response.headers["RateLimit-Remaining"] == str(LOGIN_LIMIT - 1 - attempt)
+    response = call(port, "POST", "/api/auth/login", body=body, headers=forged, source=OTHER_CLIENT)
+    assert response.status == 429 and response.json()["code"] == "RATE_LIMITED"
+    # ... which, spent, leaves 127.0.0.1's (used by the load) untouched.
+    assert call(port, "POST", "/api/auth/login", body=body).status == 200
+    counters = _login_keys(redis_url)
+    assert set(counters) == {"127.0.0.1", OTHER_CLIENT}, counters
+    assert counters[OTHER_CLIENT] > LOGIN_LIMIT
+
+    # nginx's own answers are problem details too: a body above
+    # MAX_CONTENT_LENGTH, a request line it cannot read...
+    big = b"x" * (1024 * 1024 + 1)
+    too_large = raw_exchange(
+        port,
+        b"POST /api/products HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+        + f"Content-Length: {len(big)}\r\nConnection: close\r\n\r\n".encode()
+        + big,
+    )
+    assert_nginx_problem(too_large, 413, "PAYLOAD_TOO_LARGE")
+    assert_nginx_problem(raw_exchange(port, b"NONSENSE\r\n\r\n"), 400, "MALFORMED_REQUEST")
+    # ... and no instance left to answer.
+    topology.stop_instances()
+    assert_nginx_problem(call(port, "GET", "/api/products"), 502, "BAD_GATEWAY")
