@@ -27,9 +27,15 @@ def private_by_default(response):
 
     Only public data may be cached; everything else is the caller's own.
     """
-    if "Cache-Control" not in response.headers:
-        response.headers["Cache-Control"] = "no-store"
-        response.vary.add("Authorization")
+    headers = response.headers
+    if "Cache-Control" not in headers:
+        headers["Cache-Control"] = "no-store"
+        # As ``response.vary.add`` would, without parsing into a header set.
+        vary = headers.get("Vary")
+        if not vary:
+            headers["Vary"] = "Authorization"
+        elif "authorization" not in {item.strip().lower() for item in vary.split(",")}:
+            headers["Vary"] = f"{vary}, Authorization"
     return response
 
 
