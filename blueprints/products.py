@@ -18,6 +18,7 @@ from web.auth import role_required
 from web.http_cache import PUBLIC_ITEM, PUBLIC_LIST, check_if_match, public_response, with_etag
 from web.idempotency import commit_with_response, idempotent
 from web.pagination import contains_text, paginate
+from web.server_cache import cached
 from web.validation import MAX_ID, parse_body, parse_query
 
 bp = Blueprint("products", __name__, url_prefix="/api/products")
@@ -64,6 +65,7 @@ def _batch(ids):
 
 
 @bp.get("")
+@cached("catalog")
 @doc(
     query=PRODUCT_LIST_QUERY,
     response={"oneOf": [PRODUCT_PAGES.offset, PRODUCT_PAGES.cursor, PRODUCT_BATCH]},
@@ -84,6 +86,7 @@ def list_products():
 
 
 @bp.get("/<id:product_id>")
+@cached("catalog")
 @doc(response=PRODUCT, errors=[NotFoundError], public_cache=PUBLIC_ITEM)
 def get_product(product_id):
     """Read a product (public)."""

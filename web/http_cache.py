@@ -12,6 +12,7 @@ import json
 from flask import current_app, jsonify, request
 
 from errors import PreconditionFailed
+from web import server_cache
 
 # Products change through the API at any time; 30 seconds of staleness is the
 # contract's trade for serving lists from caches.
@@ -47,7 +48,11 @@ def etag_for(data):
 
 def public_response(data, cache_control, headers=None):
     """``data`` as JSON that any cache may keep, with an ETag; 304 when the
-    client's ``If-None-Match`` still matches."""
+    client's ``If-None-Match`` still matches.
+
+    The complete answer goes to the server-side cache first, when the view is
+    a cached one (``server_cache.cached``), so later hits can answer 304 too.
+    """
     return _public(jsonify(data), etag_for(data), cache_control, headers)
 
 
@@ -62,6 +67,7 @@ def _public(response, etag, cache_control, headers=None):
     response.headers.update(headers or {})
     response.set_etag(etag)
     response.headers["Cache-Control"] = cache_control
+    server_cache.store(response)
     response.make_conditional(request)
     # make_conditional adds a Date header; the HTTP server (werkzeug's, gunicorn)
     # always sends its own, and a response must not carry two.
