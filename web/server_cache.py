@@ -14,7 +14,7 @@ Read your writes, across processes and instances
 Catalog keys contain the catalog version token (``models/catalog.py``): one row
 in the database whose token changes in the same transaction as every write to
 ``products``. Each catalog read first reads the token (a primary-key read of one
-row, on the connection the view would use anyway). Once a write is committed,
+row, ``models.catalog.current_token``). Once a write is committed,
 and so before it is answered, every process of every instance on that database
 reads the new token, so no entry stored before the write can be found again:
 
