@@ -1,6 +1,6 @@
 """The product catalog: public reads, editor writes, admin deletes."""
 
-from flask import Blueprint, request, url_for
+from flask import Blueprint, Response, request, stream_with_context, url_for
 from sqlalchemy import select
 
 from errors import InvalidCursor, NotFoundError
@@ -10,10 +10,12 @@ from openapi import doc
 from schemas.pagination import ListPages
 from schemas.product import (
     ProductBatchSchema,
+    ProductExportQuerySchema,
     ProductListQuerySchema,
     ProductReplaceSchema,
     ProductSchema,
 )
+from services import product_export
 from web.auth import role_required
 from web.http_cache import PUBLIC_ITEM, PUBLIC_LIST, check_if_match, public_response, with_etag
 from web.idempotency import commit_with_response, idempotent
@@ -22,6 +24,7 @@ from web.server_cache import cached
 from web.validation import MAX_ID, parse_body, parse_query
 
 bp = Blueprint("products", __name__, url_prefix="/api/products")
+ITEM_PATH = '/<id("export"):product_id>'  # "export" is a route of its own, not an id
 
 WRITABLE = ("name", "description", "price", "category")
 
@@ -29,6 +32,22 @@ PRODUCT = ProductSchema()
 PRODUCT_LIST_QUERY = ProductListQuerySchema()
 PRODUCT_PAGES = ListPages(PRODUCT)
 PRODUCT_BATCH = ProductBatchSchema()
+PRODUCT_EXPORT_QUERY = ProductExportQuerySchema()
+# What the export answers, per media type (an NDJSON line is one Product).
+PRODUCT_EXPORT_BODIES = {
+    "application/x-ndjson": {
+        "type": "string",
+        "description": "One product per line, each exactly as GET /api/products/{id} shows it "
+        "(the Product schema); no line for no product.",
+        "x-item-schema": {"$ref": "#/components/schemas/Product"},
+    },
+    "text/csv": {
+        "type": "string",
+        "description": "CSV (RFC 4180): a header row of the Product fields, then one product "
+        "per row; a text cell that begins with =, +, -, @, a tab or a carriage return has a "
+        "leading ' so no spreadsheet runs it as a formula.",
+    },
+}
 # PUT replaces every writable field; PATCH any subset.
 PRODUCT_UPDATE = {"PUT": ProductReplaceSchema(), "PATCH": ProductReplaceSchema(partial=True)}
 NOT_FOUND = "Product not found."
@@ -85,7 +104,30 @@ def list_products():
     return public_response(body, PUBLIC_LIST, headers)
 
 
-@bp.get("/<id:product_id>")
+@bp.get("/export")
+@role_required("editor", "admin")
+@doc(
+    query=PRODUCT_EXPORT_QUERY,
+    response_media_type=PRODUCT_EXPORT_BODIES,
+    optional_headers=["Content-Disposition"],
+)
+def export_products():
+    """Export every product the list's filters match, in id order (editor, admin).
+
+    format=ndjson (the default) or csv, sent as a file (Content-Disposition) for csv.
+    Streamed: the first products arrive before the last are read, and the
+    server's memory does not grow with the catalog.
+    """
+    query = parse_query(PRODUCT_EXPORT_QUERY)
+    fmt = query.pop("format")
+    chunks = product_export.chunks(_filtered(query), fmt)
+    response = Response(stream_with_context(chunks), content_type=product_export.MEDIA_TYPES[fmt])
+    if fmt == "csv":
+        response.headers["Content-Disposition"] = 'attachment; filename="products.csv"'
+    return response
+
+
+@bp.get(ITEM_PATH)
 @cached("catalog")
 @doc(response=PRODUCT, errors=[NotFoundError], public_cache=PUBLIC_ITEM)
 def get_product(product_id):
@@ -108,7 +150,7 @@ def create_product():
     return commit_with_response(with_etag(PRODUCT.dump(product), 201, {"Location": location}))
 
 
-@bp.route("/<id:product_id>", methods=["PUT", "PATCH"])
+@bp.route(ITEM_PATH, methods=["PUT", "PATCH"])
 @role_required("editor", "admin")
 @doc(
     body=PRODUCT_UPDATE,
@@ -135,7 +177,7 @@ def update_product(product_id):
     return with_etag(PRODUCT.dump(product))
 
 
-@bp.delete("/<id:product_id>")
+@bp.delete(ITEM_PATH)
 @role_required("admin")
 @doc(status=204, errors=[NotFoundError], if_match="product")
 def delete_product(product_id):

@@ -6,6 +6,7 @@ reads ``request.data`` or ``request.args`` directly.
 """
 
 import json
+import re
 from decimal import Decimal
 
 from flask import current_app, request
@@ -156,9 +157,20 @@ def reject_undeclared_query():
 
 
 class IdConverter(BaseConverter):
-    """``<id:name>``: a positive integer, or 400 INVALID_ID for anything else."""
+    """``<id:name>``: a positive integer, or 400 INVALID_ID for anything else.
+
+    ``<id("export"):name>`` leaves the named segments to the sibling routes
+    that own them (``/api/products/export``), so a method those routes do not
+    allow is 405 there rather than an invalid id.
+    """
 
     regex = r"[^/]+"
+
+    def __init__(self, url_map, *taken):
+        super().__init__(url_map)
+        if taken:
+            names = "|".join(re.escape(name) for name in taken)
+            self.regex = rf"(?!(?:{names})$)[^/]+"
 
     def to_python(self, value):
         if not value.isascii() or not value.isdigit():
