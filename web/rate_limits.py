@@ -96,31 +96,38 @@ def rate_limit_key():
 
 
 class _Limiter(Limiter):
-    """Flask-Limiter, with the default limit of an undecorated route checked directly.
+    """Flask-Limiter, with this service's limits checked without its general machinery.
 
     For each request Flask-Limiter works out afresh which limits apply (route
     and blueprint exemptions, decorated, default, application and meta limits),
-    parses the limit string and builds its runtime objects: about as much time
-    as the request's own database query. Here the answer for a route without a
-    named limit is always the same, the default limit scoped by endpoint, so
-    ``_check_request_limit`` counts exactly that itself, in the same storage,
-    under the same keys and with the same breach and header bookkeeping
-    (``current_limit``). Everything else goes to Flask-Limiter as before: routes
-    with a named limit (their decorator counts them), and every request while
-    the storage is down or after a storage error (its in-memory fallback).
+    parses the limit strings and builds its runtime objects: as much time as
+    the request's own database query. This service has one default limit and a
+    few named ones, each a plain "N per period" with a key function, so the
+    answer per route never changes: the default limit, or the route's named
+    limits, scoped by endpoint. ``_check_request_limit`` counts exactly those,
+    parsed once per app, in the same storage under the same keys, with the same
+    breach and header bookkeeping (``current_limit``), and one storage read
+    less for the headers (``_hit``). Anything else goes to Flask-Limiter as
+    before: a limit with options this fast path does not handle, every request
+    while the storage is down, and a request whose count failed on the storage
+    (Flask-Limiter then falls back to counting in memory).
     """
 
     def _check_request_limit(self, callable_name=None, in_middleware=True):
-        if not in_middleware or self._storage_dead or not (self.enabled and self.initialized):
+        if self._storage_dead or not (self.enabled and self.initialized):
             return super()._check_request_limit(callable_name, in_middleware)
         endpoint = request.endpoint
         if not endpoint or endpoint.rpartition(".")[2] == "static" or _not_limited():
             return None
-        view = current_app.view_functions.get(endpoint)
-        if view is None or get_qualified_name(view) in self._marked_for_limiting:
-            return None  # no route, or a named limit: Flask-Limiter's decorator counts it
+        if in_middleware:
+            view = current_app.view_functions.get(endpoint)
+            if view is None or get_qualified_name(view) in self._marked_for_limiting:
+                return None  # no route, or a named limit: the route's decorator counts it
+        limits = self._limits_for(callable_name if not in_middleware else None)
+        if limits is None:
+            return super()._check_request_limit(callable_name, in_middleware)
         try:
-            self._check_default_limit(endpoint)
+            self._count(endpoint, limits)
         except RateLimitExceeded:
             raise
         except Exception:  # the storage failed: let Flask-Limiter fall back to memory
@@ -128,18 +135,40 @@ class _Limiter(Limiter):
             return super()._check_request_limit(callable_name, in_middleware)
         return None
 
-    def _check_default_limit(self, endpoint):
-        key = self._key_func()
+    def _limits_for(self, callable_name):
+        """The default limits (``None``) or a decorated view's, parsed once per app,
+        smallest window first; ``None`` when one needs Flask-Limiter's full path."""
+        parsed = current_app.extensions.setdefault("rate_limits", {})
+        if callable_name not in parsed:
+            manager = self.limit_manager
+            found = (
+                manager.default_limits
+                if callable_name is None
+                else manager.decorated_limits(callable_name)
+            )
+            simple = all(
+                not (lim.per_method or lim.methods or lim.exempt_when or lim.deduct_when)
+                and not lim.meta_limits
+                and lim.cost == 1
+                and (callable_name is None or lim.override_defaults)
+                for lim in found
+            )
+            parsed[callable_name] = sorted(found, key=lambda lim: lim.limit) if simple else None
+        return parsed[callable_name]
+
+    def _count(self, endpoint, limits):
         checked = []
-        for runtime_limit in _default_limits(self, current_app.config["RATELIMIT_DEFAULT"]):
+        for runtime_limit in limits:
+            key = runtime_limit.key_func()
             args = [key, endpoint]
             if self._key_prefix:
                 args = [self._key_prefix, *args]
             allowed, window = self._hit(runtime_limit.limit, args)
-            checked.append(RequestLimit(self, runtime_limit.limit, args, not allowed, False))
-            checked[-1]._window = window  # the headers need no second storage read
+            request_limit = RequestLimit(self, runtime_limit.limit, args, not allowed, False)
+            request_limit._window = window  # the headers need no second storage read
+            checked.append(request_limit)
             if not allowed:
-                self.context.view_rate_limit = checked[-1]
+                self.context.view_rate_limit = request_limit
                 self.context.view_rate_limits = checked
                 self.logger.info(
                     "ratelimit %s (%s) exceeded at endpoint: %s", runtime_limit.limit, key, endpoint
@@ -162,18 +191,6 @@ class _Limiter(Limiter):
         count = limiter.storage.incr(key, item.get_expiry())
         window = WindowStats(limiter.storage.get_expiry(key), max(0, item.amount - count))
         return count <= item.amount, window
-
-
-_parsed_defaults = {}
-
-
-def _default_limits(extension, text):
-    """The default limits for the limit string ``text``, parsed once, smallest window first."""
-    parsed = _parsed_defaults.get(text)
-    if parsed is None:  # reading the limits calls the setting's callable, which gives ``text``
-        parsed = sorted(extension.limit_manager.default_limits, key=lambda item: item.limit)
-        _parsed_defaults[text] = parsed
-    return parsed
 
 
 limiter = _Limiter(
