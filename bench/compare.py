@@ -57,13 +57,13 @@ def _in_venv():
     return Path(sys.prefix).resolve() == VENV.resolve()
 
 
-def _reexec_in_venv():
-    """Run again with .venv's Python, making it first (as ``dev.py serve`` does)."""
+def _reexec_in_venv(script):
+    """Run ``script`` again with .venv's Python, making it first (as ``dev.py serve`` does)."""
     sys.path.insert(0, str(ROOT))
     import dev
 
     python = dev.ensure_environment("serve")
-    os.execv(str(python), [str(python), __file__, *sys.argv[1:]])  # noqa: S606
+    os.execv(str(python), [str(python), script, *sys.argv[1:]])  # noqa: S606
 
 
 def _need_wrk():
@@ -551,5 +551,5 @@ def main():
 
 if __name__ == "__main__":
     if not _in_venv():
-        _reexec_in_venv()
+        _reexec_in_venv(__file__)
     main()
