@@ -24,7 +24,6 @@ from web.server_cache import cached
 from web.validation import MAX_ID, parse_body, parse_query
 
 bp = Blueprint("products", __name__, url_prefix="/api/products")
-ITEM_PATH = '/<id("export"):product_id>'  # "export" is a route of its own, not an id
 
 WRITABLE = ("name", "description", "price", "category")
 
@@ -127,7 +126,7 @@ def export_products():
     return response
 
 
-@bp.get(ITEM_PATH)
+@bp.get("/<id:product_id>")
 @cached("catalog")
 @doc(response=PRODUCT, errors=[NotFoundError], public_cache=PUBLIC_ITEM)
 def get_product(product_id):
@@ -150,7 +149,7 @@ def create_product():
     return commit_with_response(with_etag(PRODUCT.dump(product), 201, {"Location": location}))
 
 
-@bp.route(ITEM_PATH, methods=["PUT", "PATCH"])
+@bp.route("/<id:product_id>", methods=["PUT", "PATCH"])
 @role_required("editor", "admin")
 @doc(
     body=PRODUCT_UPDATE,
@@ -177,7 +176,7 @@ def update_product(product_id):
     return with_etag(PRODUCT.dump(product))
 
 
-@bp.delete(ITEM_PATH)
+@bp.delete("/<id:product_id>")
 @role_required("admin")
 @doc(status=204, errors=[NotFoundError], if_match="product")
 def delete_product(product_id):

@@ -6,7 +6,6 @@ reads ``request.data`` or ``request.args`` directly.
 """
 
 import json
-import re
 from decimal import Decimal
 
 from flask import current_app, request
@@ -159,18 +158,13 @@ def reject_undeclared_query():
 class IdConverter(BaseConverter):
     """``<id:name>``: a positive integer, or 400 INVALID_ID for anything else.
 
-    ``<id("export"):name>`` leaves the named segments to the sibling routes
-    that own them (``/api/products/export``), so a method those routes do not
-    allow is 405 there rather than an invalid id.
+    A segment that names a route of its own beside the ids (``export``, as in
+    ``/api/products/export``) is never read as an id: that route answers it, so
+    a method it does not allow is 405 there, and elsewhere the path is 404.
     """
 
-    regex = r"[^/]+"
-
-    def __init__(self, url_map, *taken):
-        super().__init__(url_map)
-        if taken:
-            names = "|".join(re.escape(name) for name in taken)
-            self.regex = rf"(?!(?:{names})$)[^/]+"
+    RESERVED = ("export",)
+    regex = rf"(?!(?:{'|'.join(RESERVED)})$)[^/]+"
 
     def to_python(self, value):
         if not value.isascii() or not value.isdigit():
