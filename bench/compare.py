@@ -148,15 +148,18 @@ class Server:
         self.log.close()
 
 
-def flask(env, *args, capture=True):
-    return subprocess.run(
+def flask(env, *args):
+    done = subprocess.run(
         [str(VENV / "bin" / "python"), "-m", "flask", "--app", "app", *args],
         cwd=ROOT,
         env=env,
-        check=True,
-        capture_output=capture,
+        check=False,
+        capture_output=True,
         text=True,
     )
+    if done.returncode:
+        sys.exit(f"flask {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
+    return done
 
 
 def _product_count(database_url):
