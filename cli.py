@@ -14,6 +14,7 @@ from errors import Conflict
 from extensions import db
 from models import ROLES, AuthSession, User
 from models.base import utcnow
+from models.catalog import bump_catalog_version
 from schemas.user import UserCreateSchema
 from services.accounts import commit_account
 from web import idempotency
@@ -92,8 +93,22 @@ def purge_expired_command():
     click.echo(f"Deleted {result.rowcount} sessions and {keys} idempotency keys.")
 
 
+@click.command("bump-catalog-version")
+@with_appcontext
+def bump_catalog_version_command():
+    """Invalidate the server-side cache of the catalog (after SQL run around the API)."""
+    bump_catalog_version(db.session.connection())
+    db.session.commit()
+    click.echo("The catalog has a new version; cached catalog answers are no longer served.")
+
+
 def init_app(app):
-    for command in (create_user_command, seed_demo_command, purge_expired_command):
+    for command in (
+        create_user_command,
+        seed_demo_command,
+        purge_expired_command,
+        bump_catalog_version_command,
+    ):
         app.cli.add_command(command)
     # The command's earlier name, kept for existing cron jobs.
     app.cli.add_command(purge_expired_command, "purge-sessions")

@@ -121,6 +121,18 @@ def _sentry_dsn(name, raw):
     return dsn
 
 
+CACHE_SCHEMES = {"simple", "redis", "rediss"}
+
+
+def _cache_url(name, raw):
+    url = str(raw).strip()
+    if url.lower() == "none":
+        return "none"
+    if urlsplit(url).scheme not in CACHE_SCHEMES:
+        raise ConfigError(name, "must be simple:// (in-process), a redis:// URL, or none")
+    return url
+
+
 def _origins(raw):
     origins = []
     for item in str(raw).split(","):
@@ -377,6 +389,15 @@ SETTINGS = (
         "none",
         "`pgbouncer` when `DATABASE_URL` points at PgBouncer in transaction pooling: "
         "psycopg's server-side prepared statements are then turned off",
+    ),
+    # Server-side cache of public reads (web/server_cache.py).
+    Setting(
+        "CACHE_URL",
+        _cache_url,
+        "simple://",
+        "server-side cache of public catalog reads: `simple://` (in each process), "
+        "`redis://host:6379/1` (shared by every process and instance), or `none`; "
+        "correct with any number of processes either way",
     ),
 )
 

@@ -7,6 +7,7 @@ from openapi import doc
 from schemas.client_config import ClientConfigSchema
 from web.http_cache import PUBLIC_CONFIG, public_response
 from web.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from web.server_cache import cached
 
 bp = Blueprint("config", __name__, url_prefix="/api")
 
@@ -14,6 +15,7 @@ CLIENT_CONFIG = ClientConfigSchema()
 
 
 @bp.get("/config")
+@cached("config")
 @doc(response=CLIENT_CONFIG, public_cache=PUBLIC_CONFIG, uses_database=False)
 def get_config():
     """Public, non-secret settings for clients."""

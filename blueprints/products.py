@@ -1,6 +1,6 @@
 """The product catalog: public reads, editor writes, admin deletes."""
 
-from flask import Blueprint, request, url_for
+from flask import Blueprint, Response, request, stream_with_context, url_for
 from sqlalchemy import select
 
 from errors import InvalidCursor, NotFoundError
@@ -10,14 +10,17 @@ from openapi import doc
 from schemas.pagination import ListPages
 from schemas.product import (
     ProductBatchSchema,
+    ProductExportQuerySchema,
     ProductListQuerySchema,
     ProductReplaceSchema,
     ProductSchema,
 )
+from services import product_export
 from web.auth import role_required
 from web.http_cache import PUBLIC_ITEM, PUBLIC_LIST, check_if_match, public_response, with_etag
 from web.idempotency import commit_with_response, idempotent
 from web.pagination import contains_text, paginate
+from web.server_cache import cached
 from web.validation import MAX_ID, parse_body, parse_query
 
 bp = Blueprint("products", __name__, url_prefix="/api/products")
@@ -28,6 +31,22 @@ PRODUCT = ProductSchema()
 PRODUCT_LIST_QUERY = ProductListQuerySchema()
 PRODUCT_PAGES = ListPages(PRODUCT)
 PRODUCT_BATCH = ProductBatchSchema()
+PRODUCT_EXPORT_QUERY = ProductExportQuerySchema()
+# What the export answers, per media type (an NDJSON line is one Product).
+PRODUCT_EXPORT_BODIES = {
+    "application/x-ndjson": {
+        "type": "string",
+        "description": "One product per line, each exactly as GET /api/products/{id} shows it "
+        "(the Product schema); no line for no product.",
+        "x-item-schema": {"$ref": "#/components/schemas/Product"},
+    },
+    "text/csv": {
+        "type": "string",
+        "description": "CSV (RFC 4180): a header row of the Product fields, then one product "
+        "per row; a text cell that begins with =, +, -, @, a tab or a carriage return has a "
+        "leading ' so no spreadsheet runs it as a formula.",
+    },
+}
 # PUT replaces every writable field; PATCH any subset.
 PRODUCT_UPDATE = {"PUT": ProductReplaceSchema(), "PATCH": ProductReplaceSchema(partial=True)}
 NOT_FOUND = "Product not found."
@@ -64,6 +83,7 @@ def _batch(ids):
 
 
 @bp.get("")
+@cached("catalog")
 @doc(
     query=PRODUCT_LIST_QUERY,
     response={"oneOf": [PRODUCT_PAGES.offset, PRODUCT_PAGES.cursor, PRODUCT_BATCH]},
@@ -83,7 +103,31 @@ def list_products():
     return public_response(body, PUBLIC_LIST, headers)
 
 
+@bp.get("/export")
+@role_required("editor", "admin")
+@doc(
+    query=PRODUCT_EXPORT_QUERY,
+    response_media_type=PRODUCT_EXPORT_BODIES,
+    optional_headers=["Content-Disposition"],
+)
+def export_products():
+    """Export every product the list's filters match, in id order (editor, admin).
+
+    format=ndjson (the default) or csv, sent as a file (Content-Disposition) for csv.
+    Streamed: the first products arrive before the last are read, and the
+    server's memory does not grow with the catalog.
+    """
+    query = parse_query(PRODUCT_EXPORT_QUERY)
+    fmt = query.pop("format")
+    chunks = product_export.chunks(_filtered(query), fmt)
+    response = Response(stream_with_context(chunks), content_type=product_export.MEDIA_TYPES[fmt])
+    if fmt == "csv":
+        response.headers["Content-Disposition"] = 'attachment; filename="products.csv"'
+    return response
+
+
 @bp.get("/<id:product_id>")
+@cached("catalog")
 @doc(response=PRODUCT, errors=[NotFoundError], public_cache=PUBLIC_ITEM)
 def get_product(product_id):
     """Read a product (public)."""

@@ -30,7 +30,9 @@ def _visible_user(user_id):
     Anyone else gets the same 404 as for a missing id, so ids reveal nothing.
     """
     caller = require_user()
-    if caller.id != user_id and not caller.is_admin:
+    if caller.id == user_id:
+        return caller
+    if not caller.is_admin:
         raise NotFoundError("User not found.")
     user = db.session.get(User, user_id)
     if user is None:

@@ -1,5 +1,6 @@
 """Database models. Import them from here so every table is registered."""
 
+from .catalog import CatalogVersion
 from .feedback import FEEDBACK_ORDER, Feedback
 from .idempotency import IdempotencyKey
 from .product import PRODUCT_ORDER, Product
@@ -11,6 +12,7 @@ __all__ = [
     "ROLES",
     "USER_ORDER",
     "AuthSession",
+    "CatalogVersion",
     "Feedback",
     "IdempotencyKey",
     "Product",

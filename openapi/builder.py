@@ -251,8 +251,11 @@ class OpenAPIBuilder:
                 cache_control=api_doc.public_cache,
             ),
         }
-        if api_doc.response is not None:
-            response["content"] = {api_doc.response_media_type: {"schema": api_doc.response}}
+        media_types = api_doc.response_media_type
+        if not isinstance(media_types, str):
+            response["content"] = {name: {"schema": body} for name, body in media_types.items()}
+        elif api_doc.response is not None:
+            response["content"] = {media_types: {"schema": api_doc.response}}
         return response
 
     def _not_modified(self, api_doc, rate_limited):

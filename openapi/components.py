@@ -75,6 +75,11 @@ HEADERS = {
         "required": True,
         "schema": {"type": "string", "pattern": '^<[^>]*>; rel="(first|prev|next|last)"'},
     },
+    "Content-Disposition": {
+        "description": "A file to save rather than show, and its suggested name.",
+        "required": True,
+        "schema": {"type": "string", "pattern": "^attachment"},
+    },
 }
 # Request headers of conditional requests, as parameters.
 IF_NONE_MATCH = {

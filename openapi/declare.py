@@ -38,7 +38,9 @@ class ApiDoc:
     # The success body: a schema, or a JSON schema dict for what is not a resource.
     response: Schema | Mapping | None = None  # None: no body (204)
     status: int = 200
-    response_media_type: str = "application/json"
+    # The success body's media type; or a mapping of media types to the schema
+    # of each, for a view that answers in several (then ``response`` is unused).
+    response_media_type: str | Mapping[str, Schema | Mapping] = "application/json"
     # Errors this view raises itself: AppError subclasses (or Werkzeug exceptions).
     errors: Sequence[type] = ()
     # Success headers beyond the ones every response carries: "ETag", "Link", ...

@@ -41,10 +41,11 @@ class ProductBatchSchema(Schema):
     meta = fields.Nested(BatchMetaSchema, required=True)
 
 
-class ProductListQuerySchema(ListQuerySchema):
-    """Filters of the product list, or ``ids`` for a batch fetch."""
+class ProductFiltersSchema(Schema):
+    """The product list's filters; the export takes the same ones."""
 
-    order_by = order_by_field(PRODUCT_ORDER)
+    from_query_string = True  # every value arrives as text (see fields.Price)
+
     category = fields.String(**CATEGORY, metadata={"description": "Exact match."})
     q = fields.String(
         validate=validate.Length(max=200),
@@ -52,6 +53,27 @@ class ProductListQuerySchema(ListQuerySchema):
     )
     min_price = Price(metadata={"description": "Inclusive; not above max_price."})
     max_price = Price(metadata={"description": "Inclusive."})
+
+    @validates_schema
+    def price_range(self, data, **kwargs):
+        if data.get("min_price", 0) > data.get("max_price", Price.MAXIMUM):
+            raise ValidationError("Must not be greater than max_price.", "min_price")
+
+
+class ProductExportQuerySchema(ProductFiltersSchema):
+    """``GET /api/products/export``: the list's filters and the file format."""
+
+    format = fields.String(
+        load_default="ndjson",
+        validate=validate.OneOf(["ndjson", "csv"]),
+        metadata={"description": "ndjson (one product per line, the default) or csv."},
+    )
+
+
+class ProductListQuerySchema(ListQuerySchema, ProductFiltersSchema):
+    """Filters of the product list, or ``ids`` for a batch fetch."""
+
+    order_by = order_by_field(PRODUCT_ORDER)
     ids = IdList(
         maximum=MAX_BATCH,
         metadata={
@@ -59,11 +81,6 @@ class ProductListQuerySchema(ListQuerySchema):
             "Stands alone: no paging, sorting or filter parameter with it."
         },
     )
-
-    @validates_schema
-    def price_range(self, data, **kwargs):
-        if data.get("min_price", 0) > data.get("max_price", Price.MAXIMUM):
-            raise ValidationError("Must not be greater than max_price.", "min_price")
 
     @validates_schema(pass_original=True)
     def batch_stands_alone(self, data, original, **kwargs):

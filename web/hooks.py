@@ -58,10 +58,20 @@ the database session's commit (``before_commit``), so a claimed
 create view, after the hooks above and the auth decorators, right before the
 view: a replay is then answered only to a caller the view would accept, and
 counts toward the rate limits like any request.
+
+The cookie session is replaced by one that is never opened (``cookieless``):
+the service sets no cookies, so Flask need not look for one on every request.
+
+Not a hook, but set up here with them: the server-side cache of public reads
+(``server_cache``). It runs inside the views that opt in (``@cached``), so
+after every ``before_request`` step above (a request it answers has been
+counted by the limiter and had its query string checked like any other) and
+before every ``after_request`` step (it gets every header listed above).
 """
 
 import errors
-from web import cors, idempotency, metrics, rate_limits
+from web import cors, idempotency, metrics, rate_limits, server_cache
+from web.cookieless import NoCookieSessions
 from web.http_cache import no_content_type_without_body, private_by_default
 from web.proxies import trust_hosts, trust_proxies
 from web.request_log import configure_logging, identify_response, log_request, start_request
@@ -73,6 +83,7 @@ def init_app(app):
     trust_proxies(app)
     trust_hosts(app)
     app.url_map.converters["id"] = IdConverter
+    app.session_interface = NoCookieSessions()
 
     if app.config["OTEL_EXPORTER_OTLP_ENDPOINT"]:
         from web import tracing  # loads OpenTelemetry: only when configured
@@ -94,6 +105,7 @@ def init_app(app):
     app.before_request(reject_undeclared_query)
     app.after_request(errors.plain_redirect)
     idempotency.init_app(app)
+    server_cache.init_app(app)
 
 
 def init_engine(app, engine):

@@ -12,6 +12,7 @@ import json
 from flask import current_app, jsonify, request
 
 from errors import PreconditionFailed
+from web import server_cache
 
 # Products change through the API at any time; 30 seconds of staleness is the
 # contract's trade for serving lists from caches.
@@ -27,9 +28,15 @@ def private_by_default(response):
 
     Only public data may be cached; everything else is the caller's own.
     """
-    if "Cache-Control" not in response.headers:
-        response.headers["Cache-Control"] = "no-store"
-        response.vary.add("Authorization")
+    headers = response.headers
+    if "Cache-Control" not in headers:
+        headers["Cache-Control"] = "no-store"
+        # As ``response.vary.add`` would, without parsing into a header set.
+        vary = headers.get("Vary")
+        if not vary:
+            headers["Vary"] = "Authorization"
+        elif "authorization" not in {item.strip().lower() for item in vary.split(",")}:
+            headers["Vary"] = f"{vary}, Authorization"
     return response
 
 
@@ -41,7 +48,11 @@ def etag_for(data):
 
 def public_response(data, cache_control, headers=None):
     """``data`` as JSON that any cache may keep, with an ETag; 304 when the
-    client's ``If-None-Match`` still matches."""
+    client's ``If-None-Match`` still matches.
+
+    The complete answer goes to the server-side cache first, when the view is
+    a cached one (``server_cache.cached``), so later hits can answer 304 too.
+    """
     return _public(jsonify(data), etag_for(data), cache_control, headers)
 
 
@@ -56,6 +67,7 @@ def _public(response, etag, cache_control, headers=None):
     response.headers.update(headers or {})
     response.set_etag(etag)
     response.headers["Cache-Control"] = cache_control
+    server_cache.store(response)
     response.make_conditional(request)
     # make_conditional adds a Date header; the HTTP server (werkzeug's, gunicorn)
     # always sends its own, and a response must not carry two.

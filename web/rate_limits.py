@@ -25,9 +25,12 @@ import math
 import time
 
 from flask import current_app, g, request
-from flask_limiter import Limiter, RequestLimit
-from flask_limiter.util import get_remote_address
+from flask_limiter import Limiter, RateLimitExceeded, RequestLimit
+from flask_limiter.util import get_qualified_name, get_remote_address
 from limits import parse_many
+from limits.storage import MemoryStorage
+from limits.strategies import FixedWindowRateLimiter
+from limits.util import WindowStats
 from sqlalchemy.exc import SQLAlchemyError
 
 from errors import RateLimited
@@ -38,6 +41,39 @@ log = logging.getLogger("api.rate_limits")
 
 # A down Redis must cost a request milliseconds, not the client library's defaults.
 REDIS_TIMEOUTS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
+
+
+class _MemoryStorage(MemoryStorage):
+    """``memory://`` as limits has it, minus a thread per request or so.
+
+    limits' memory storage starts a ``threading.Timer`` (a new thread) on a
+    counter increment whenever the previous timer, armed for 10 ms, has fired:
+    under load that is one thread start per request or two, the largest single
+    cost of a limited request. Here the same sweep of expired counters runs
+    inline, at most once a second; an expired counter is never read anyway
+    (``get`` checks the expiry), the sweep only frees its memory.
+
+    Registering the class under the ``memory`` scheme (limits' documented way
+    to add a storage) makes every ``memory://`` storage this one.
+    """
+
+    STORAGE_SCHEME = ["memory"]
+    SWEEP_INTERVAL = 1.0  # seconds
+
+    def __init__(self, uri=None, wrap_exceptions=False, **options):
+        super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
+        self.timer.cancel()
+        self._next_sweep = time.monotonic() + self.SWEEP_INTERVAL
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        self.timer.cancel()
+
+    def _MemoryStorage__schedule_expiry(self):  # replaces the base class's private hook
+        now = time.monotonic()
+        if now >= self._next_sweep:
+            self._next_sweep = now + self.SWEEP_INTERVAL
+            self._MemoryStorage__expire_events()
 
 
 def _setting(name):
@@ -59,7 +95,105 @@ def rate_limit_key():
     return f"user:{user.id}" if user else get_remote_address()
 
 
-limiter = Limiter(
+class _Limiter(Limiter):
+    """Flask-Limiter, with this service's limits checked without its general machinery.
+
+    For each request Flask-Limiter works out afresh which limits apply (route
+    and blueprint exemptions, decorated, default, application and meta limits),
+    parses the limit strings and builds its runtime objects: as much time as
+    the request's own database query. This service has one default limit and a
+    few named ones, each a plain "N per period" with a key function, so the
+    answer per route never changes: the default limit, or the route's named
+    limits, scoped by endpoint. ``_check_request_limit`` counts exactly those,
+    parsed once per app, in the same storage under the same keys, with the same
+    breach and header bookkeeping (``current_limit``), and one storage read
+    less for the headers (``_hit``). Anything else goes to Flask-Limiter as
+    before: a limit with options this fast path does not handle, every request
+    while the storage is down, and a request whose count failed on the storage
+    (Flask-Limiter then falls back to counting in memory).
+    """
+
+    def _check_request_limit(self, callable_name=None, in_middleware=True):
+        if self._storage_dead or not (self.enabled and self.initialized):
+            return super()._check_request_limit(callable_name, in_middleware)
+        endpoint = request.endpoint
+        if not endpoint or endpoint.rpartition(".")[2] == "static" or _not_limited():
+            return None
+        if in_middleware:
+            view = current_app.view_functions.get(endpoint)
+            if view is None or get_qualified_name(view) in self._marked_for_limiting:
+                return None  # no route, or a named limit: the route's decorator counts it
+        limits = self._limits_for(callable_name if not in_middleware else None)
+        if limits is None:
+            return super()._check_request_limit(callable_name, in_middleware)
+        try:
+            self._count(endpoint, limits)
+        except RateLimitExceeded:
+            raise
+        except Exception:  # the storage failed: let Flask-Limiter fall back to memory
+            self.context.reset()
+            return super()._check_request_limit(callable_name, in_middleware)
+        return None
+
+    def _limits_for(self, callable_name):
+        """The default limits (``None``) or a decorated view's, parsed once per app,
+        smallest window first; ``None`` when one needs Flask-Limiter's full path."""
+        parsed = current_app.extensions.setdefault("rate_limits", {})
+        if callable_name not in parsed:
+            manager = self.limit_manager
+            found = (
+                manager.default_limits
+                if callable_name is None
+                else manager.decorated_limits(callable_name)
+            )
+            simple = all(
+                not (lim.per_method or lim.methods or lim.exempt_when or lim.deduct_when)
+                and not lim.meta_limits
+                and lim.cost == 1
+                and (callable_name is None or lim.override_defaults)
+                for lim in found
+            )
+            parsed[callable_name] = sorted(found, key=lambda lim: lim.limit) if simple else None
+        return parsed[callable_name]
+
+    def _count(self, endpoint, limits):
+        checked = []
+        for runtime_limit in limits:
+            key = runtime_limit.key_func()
+            args = [key, endpoint]
+            if self._key_prefix:
+                args = [self._key_prefix, *args]
+            allowed, window = self._hit(runtime_limit.limit, args)
+            request_limit = RequestLimit(self, runtime_limit.limit, args, not allowed, False)
+            request_limit._window = window  # the headers need no second storage read
+            checked.append(request_limit)
+            if not allowed:
+                self.context.view_rate_limit = request_limit
+                self.context.view_rate_limits = checked
+                self.logger.info(
+                    "ratelimit %s (%s) exceeded at endpoint: %s", runtime_limit.limit, key, endpoint
+                )
+                raise RateLimitExceeded(runtime_limit)
+        if checked:
+            self.context.view_rate_limit = checked[0]
+            self.context.view_rate_limits = checked
+
+    def _hit(self, item, args):
+        """Count one request against ``item``: (allowed, window or None).
+
+        For the fixed window the counter's new value gives the remaining count
+        at once, so ``RateLimit-*`` cost one expiry read instead of two reads.
+        """
+        limiter = self.limiter
+        if type(limiter) is not FixedWindowRateLimiter:
+            return limiter.hit(item, *args), None
+        key = item.key_for(*args)
+        count = limiter.storage.incr(key, item.get_expiry())
+        window = WindowStats(limiter.storage.get_expiry(key), max(0, item.amount - count))
+        return count <= item.amount, window
+
+
+limiter = _Limiter(
     key_func=rate_limit_key,
     default_limits=[_setting("RATELIMIT_DEFAULT")],
     strategy="fixed-window",

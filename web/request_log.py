@@ -5,6 +5,11 @@ and log record can name it; the request's log line is written after every other
 hook, so it records the status the client really gets. When traces are exported
 (web/tracing.py), every log record of a request also carries its ``trace_id``
 and ``span_id``.
+
+The line is written on every request, so its path is kept short: one JSON
+encoder for the process (``json.dumps`` with ``default=`` builds a new one per
+call) and a record made without ``Logger.findCaller``'s walk up the stack for a
+file name and line number no formatter here prints.
 """
 
 import json
@@ -19,7 +24,8 @@ from flask import g, has_request_context, request
 from sqlalchemy.exc import StatementError
 
 REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,64}")
-_RECORD_ATTRIBUTES = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+_RECORD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+_encode = json.JSONEncoder(default=str).encode
 
 request_log = logging.getLogger("api.request")
 
@@ -53,7 +59,7 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         entry.update(
-            (key, value) for key, value in vars(record).items() if key not in _RECORD_ATTRIBUTES
+            {key: value for key, value in vars(record).items() if key not in _RECORD_ATTRIBUTES}
         )
         if has_request_context():
             if "request_id" not in entry:
@@ -64,7 +70,7 @@ class JsonFormatter(logging.Formatter):
                 entry.setdefault("span_id", g.span_id)
         if record.exc_info:
             entry["traceback"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+        return _encode(entry)
 
     def formatException(self, exc_info):
         """The traceback, with what a database error quotes of the data left out.
@@ -151,10 +157,18 @@ def log_request(response):
     Written for every response, also one answered before ``start_request`` ran
     (an error while the URL was matched): then without a duration.
     """
+    if not request_log.isEnabledFor(logging.INFO):
+        return response
     authentication = g.get("authentication")
     started_at = g.get("started_at")
-    request_log.info(
+    record = request_log.makeRecord(
+        request_log.name,
+        logging.INFO,
+        __file__,
+        0,
         "request",
+        None,
+        None,
         extra={
             "request_id": request_id(),
             "method": request.method,
@@ -167,4 +181,5 @@ def log_request(response):
             "remote_addr": request.remote_addr,
         },
     )
+    request_log.handle(record)
     return response

@@ -156,9 +156,15 @@ def reject_undeclared_query():
 
 
 class IdConverter(BaseConverter):
-    """``<id:name>``: a positive integer, or 400 INVALID_ID for anything else."""
+    """``<id:name>``: a positive integer, or 400 INVALID_ID for anything else.
 
-    regex = r"[^/]+"
+    A segment that names a route of its own beside the ids (``export``, as in
+    ``/api/products/export``) is never read as an id: that route answers it, so
+    a method it does not allow is 405 there, and elsewhere the path is 404.
+    """
+
+    RESERVED = ("export",)
+    regex = rf"(?!(?:{'|'.join(RESERVED)})$)[^/]+"
 
     def to_python(self, value):
         if not value.isascii() or not value.isdigit():

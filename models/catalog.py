@@ -1,0 +1,115 @@
+"""The catalog version: one row whose token changes with every write to products.
+
+The server-side cache of public reads (``web/server_cache.py``) puts the token in
+its keys, so a write makes every cached catalog answer unreachable at once, for
+every process and instance that reads this database. The token changes in the
+same transaction as the write, so it commits or rolls back with it: once a write
+is answered, no reader can see the old token any more.
+
+The bump happens here, in two session events, so no view, command or future
+code path that writes products through the session can forget it:
+
+- ``before_flush``: any ``Product`` added, changed or deleted in the unit of work;
+- ``do_orm_execute``: an INSERT, UPDATE or DELETE statement on ``products``
+  run through the session (bulk inserts such as ``seed-demo --products``).
+
+A write that bypasses the session (SQL typed into a database console) must bump
+the token itself: ``flask --app app bump-catalog-version``.
+"""
+
+import secrets
+from itertools import chain
+
+from sqlalchemy import Integer, String, event, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from extensions import db
+
+from .product import Product
+
+CATALOG_ROW = 1
+
+
+class CatalogVersion(db.Model):
+    __tablename__ = "catalog_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token: Mapped[str] = mapped_column(String(32), nullable=False)
+
+
+_table = CatalogVersion.__table__
+CURRENT_TOKEN = select(_table.c.token).where(_table.c.id == CATALOG_ROW)
+_INSERT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+_token_sql = {}
+
+
+def current_token(engine):
+    """The catalog's token, or ``None`` when the row is missing (an emptied database).
+
+    Read on every cached request, so it takes the shortest way the database
+    allows: a pooled DBAPI connection and the statement compiled once per
+    dialect, with no ORM session. That is a seventh of a session query's cost
+    (the session is not needed when the answer comes from the cache).
+    """
+    sql = _token_sql.get(engine.dialect.name)
+    if sql is None:
+        compiled = CURRENT_TOKEN.compile(
+            dialect=engine.dialect, compile_kwargs={"literal_binds": True}
+        )
+        sql = _token_sql[engine.dialect.name] = str(compiled)
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        try:
+            cursor.execute(sql)
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+    finally:
+        connection.close()  # back to the pool, which rolls the read back
+    return row[0] if row else None
+
+
+def new_token():
+    """A token never used before, so no old cache entry can ever match it again
+    (not even after a database is restored from a backup)."""
+    return secrets.token_hex(16)
+
+
+def bump_catalog_version(connection):
+    """Give the catalog a new token, in ``connection``'s transaction."""
+    token = new_token()
+    changed = connection.execute(
+        update(_table).where(_table.c.id == CATALOG_ROW).values(token=token)
+    ).rowcount
+    if changed:
+        return
+    # The row is missing (a fresh or emptied database): create it, or update
+    # it if a concurrent writer created it first.
+    insert = _INSERT.get(connection.dialect.name)
+    if insert is None:
+        connection.execute(_table.insert().values(id=CATALOG_ROW, token=token))
+        return
+    connection.execute(
+        insert(_table)
+        .values(id=CATALOG_ROW, token=token)
+        .on_conflict_do_update(index_elements=[_table.c.id], set_={"token": token})
+    )
+
+
+@event.listens_for(Session, "before_flush")
+def _bump_on_product_changes(session, _flush_context, _instances):
+    if any(
+        isinstance(instance, Product)
+        for instance in chain(session.new, session.dirty, session.deleted)
+    ):
+        bump_catalog_version(session.connection())
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _bump_on_product_statements(state):
+    if not (state.is_insert or state.is_update or state.is_delete):
+        return
+    if getattr(state.statement.table, "name", None) == Product.__tablename__:
+        bump_catalog_version(state.session.connection())
