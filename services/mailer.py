@@ -44,7 +44,12 @@ def compose(to, subject, text):
     message["Subject"] = subject
     message["Date"] = formatdate(localtime=False, usegmt=True)
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2].strip("> ") or None)
-    message.set_content(text)
+    # Plain 7-bit text when it can be, so the token and the link stay intact on
+    # the wire too (quoted-printable would break a long link with soft breaks).
+    if text.isascii() and all(len(line) <= 998 for line in text.splitlines()):
+        message.set_content(text, cte="7bit")
+    else:
+        message.set_content(text)
     return message
 
 

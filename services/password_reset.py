@@ -83,10 +83,9 @@ def _mail_text(token):
     config = current_app.config
     minutes = max(1, config["PASSWORD_RESET_TTL"] // 60)
     lines = [
-        f"Someone, hopefully you, asked to reset the password of your {APP_NAME} account.",
-        "",
-        "To choose a new password, send this token with it to "
-        "POST /api/auth/password-reset/confirm:",
+        "Someone, hopefully you, asked to reset the password of your",
+        f"{APP_NAME} account. To choose a new password, send this token",
+        "with it to POST /api/auth/password-reset/confirm:",
         "",
         f"Token: {token}",
         "",
@@ -95,9 +94,11 @@ def _mail_text(token):
         link = config["PASSWORD_RESET_URL"].replace("{token}", quote(token, safe=""))
         lines += ["Or open this link:", "", link, ""]
     lines += [
-        f"The token works once, within {minutes} minutes, and only until your password "
-        "changes. Resetting the password signs you out everywhere.",
-        "If you did not ask for this, ignore this mail: your password stays as it is.",
+        f"The token works once, within {minutes} minutes, and only until your",
+        "password changes. Resetting the password signs you out everywhere.",
+        "",
+        "If you did not ask for this, ignore this mail: your password stays",
+        "as it is.",
     ]
     return "\n".join(lines) + "\n"
 

@@ -30,6 +30,7 @@ class Received:
     message: EmailMessage
     encrypted: bool
     login: str | None
+    raw: bytes
 
 
 @dataclass
@@ -53,6 +54,7 @@ class _Handler:
                 message=message_from_bytes(envelope.original_content, policy=policy.default),
                 encrypted=smtp.transport.get_extra_info("ssl_object") is not None,
                 login=(session.auth_data.login.decode() if session.auth_data else None),
+                raw=envelope.original_content,
             )
         )
         return "250 Message accepted"

@@ -88,12 +88,12 @@ def test_a_known_email_gets_one_mail_with_its_token(client, mail_server, viewer)
 
 
 def test_the_mail_has_the_link_when_a_reset_url_is_set(reset_app, mail_server, viewer):
-    client = reset_app(
-        PASSWORD_RESET_URL="https://app.example.com/reset?token={token}"
-    ).test_client()
+    reset_url = "https://app.example.com/reset?token={token}&from=mail-long-enough-to-be-wrapped"
+    client = reset_app(PASSWORD_RESET_URL=reset_url).test_client()
     token = mailed_token(client, mail_server, viewer.email)
-    lines = mail_server.inbox[0].message.get_content().splitlines()
-    assert f"https://app.example.com/reset?token={token}" in lines
+    link = reset_url.replace("{token}", token)
+    assert link in mail_server.inbox[0].message.get_content().splitlines()
+    assert link.encode() in mail_server.inbox[0].raw.splitlines()  # no soft line breaks
 
 
 def test_without_a_reset_url_the_mail_has_no_link(client, mail_server, viewer):
