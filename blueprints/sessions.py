@@ -20,7 +20,9 @@ SESSION_LIST = SessionListSchema()
 def list_sessions():
     """The caller's open sessions, newest first.
 
-    `current` marks the session of the token used.
+    One session per login. `current` marks the session of the token used;
+    `last_used_at` is the last request or refresh, to within a minute;
+    `expires_at` is when the session ends unless it is refreshed before.
     """
     auth = authentication()
     listed = sessions.open_sessions(auth.user)

@@ -7,15 +7,9 @@ from .fields import UTCDateTime
 
 class SessionSchema(Schema):
     id = fields.Integer(required=True)
-    created_at = UTCDateTime(required=True, metadata={"description": "When the login happened."})
-    last_used_at = UTCDateTime(
-        required=True,
-        metadata={"description": "The last request or refresh, to the minute (UTC, Z suffix)."},
-    )
-    expires_at = UTCDateTime(
-        required=True,
-        metadata={"description": "When the session ends unless refreshed before (UTC, Z suffix)."},
-    )
+    created_at = UTCDateTime(required=True)
+    last_used_at = UTCDateTime(required=True)
+    expires_at = UTCDateTime(required=True)
     user_agent = fields.String(
         required=True,
         allow_none=True,

@@ -336,3 +336,15 @@ def test_reset_settings(tmp_path):
         with pytest.raises(ConfigError) as caught:
             load_settings({name: value}, str(tmp_path))
         assert caught.value.name == name
+
+
+def test_password_reset_is_documented_as_public(client):
+    paths = client.get("/api/openapi.json").get_json()["paths"]
+    asking, confirming = paths[RESET]["post"], paths[CONFIRM]["post"]
+    for operation in (asking, confirming):
+        assert "security" not in operation
+    assert "content" not in asking["responses"]["202"]
+    assert "429" in asking["responses"]
+    assert "204" in confirming["responses"]
+    problem = confirming["responses"]["400"]["content"]["application/problem+json"]["schema"]
+    assert "INVALID_TOKEN" in problem["allOf"][1]["properties"]["code"]["enum"]

@@ -271,3 +271,15 @@ def test_refresh_token_ttl_default_and_bad_value(tmp_path):
     with pytest.raises(ConfigError) as caught:
         load_settings({"REFRESH_TOKEN_TTL": "0"}, str(tmp_path))
     assert caught.value.name == "REFRESH_TOKEN_TTL"
+
+
+def test_refresh_is_documented_as_a_public_operation(client):
+    document = client.get("/api/openapi.json").get_json()
+    operation = document["paths"]["/api/auth/refresh"]["post"]
+    assert "security" not in operation
+    assert {"200", "400", "401", "429"} <= operation["responses"].keys()
+    assert operation["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Token"
+    }
+    assert sorted(document["components"]["schemas"]["Token"]["required"]) == sorted(TOKEN_KEYS)
+    assert document["components"]["schemas"]["Refresh"]["required"] == ["refresh_token"]

@@ -189,3 +189,15 @@ def test_a_refresh_counts_as_a_use(app, client, viewer):
         )
         assert refreshed.status_code == 200
         assert stored_last_use(app) == utcnow()
+
+
+def test_sessions_are_documented_for_any_signed_in_caller(client):
+    paths = client.get("/api/openapi.json").get_json()["paths"]
+    listing, ending = paths[SESSIONS]["get"], paths[SESSIONS + "/{session_id}"]["delete"]
+    for operation in (listing, ending):
+        assert operation["security"] == [{"bearerAuth": []}]
+        assert "x-required-roles" not in operation
+    assert listing["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/SessionList"
+    }
+    assert {"204", "401", "404"} <= ending["responses"].keys()
