@@ -1,12 +1,14 @@
 """Work done after the response: one worker thread per process, jobs in order.
 
-``submit(job, *args)`` queues ``job(*args)`` to run in an app context of the app
-that queued it, and returns at once, so the request costs the same whatever the
-job will do. The queue is bounded: when it is full the job is dropped and logged
-rather than let a stuck mail server pile up memory. Jobs still queued when the
-process exits normally (a gunicorn worker's graceful shutdown) are run first, for
-at most ``DRAIN_SECONDS``; a job lost to a killed process is lost (for a reset
-mail: the user asks again).
+``after_response(job, *args)`` queues ``job(*args)`` to run, in an app context of
+the app that asked, once the request's response has been sent (when the WSGI
+server closes it). The request costs the same whatever the job will do, and not
+even the job's start overlaps the answer a client can time. The queue is
+bounded: when it is full the job is dropped and logged rather than let a stuck
+mail server pile up memory. Jobs still queued when the process exits normally
+(a gunicorn worker's graceful shutdown) are run first, for at most
+``DRAIN_SECONDS``; a job lost to a killed process is lost (for a reset mail: the
+user asks again).
 
 A failing job is logged by name and exception class only: its arguments and the
 exception's text may hold what must never reach a log (a token, SQL parameters).
@@ -18,7 +20,7 @@ import os
 import queue
 import threading
 
-from flask import current_app
+from flask import after_this_request, current_app
 
 log = logging.getLogger("api.background")
 
@@ -63,15 +65,21 @@ def _current_worker():
         return _worker
 
 
-def submit(job, *args):
-    """Run ``job(*args)`` after this request, in this app; False if it was dropped."""
+def after_response(job, *args):
+    """Run ``job(*args)`` in this app once the current response has been sent."""
     app = current_app._get_current_object()
+
+    @after_this_request
+    def queue_when_sent(response):
+        response.call_on_close(lambda: _submit(app, job, args))
+        return response
+
+
+def _submit(app, job, args):
     try:
         _current_worker().jobs.put_nowait((app, job, args))
     except queue.Full:
         log.warning("background queue full; job dropped", extra={"job": job.__qualname__})
-        return False
-    return True
 
 
 def wait_until_idle():

@@ -2,7 +2,7 @@
 
 ``request_reset(email)`` only queues the work (``services/background.py``), so the
 request answers in the same time whether or not the email belongs to anyone: the
-lookup, the token and the mail all happen after the response. For an active user
+lookup, the token and the mail all happen once the response has been sent. For an active user
 the job stores a new token's SHA-256 digest (never the token) with a fingerprint
 of the user's password hash, and mails the token.
 
@@ -45,7 +45,7 @@ def password_fingerprint(user):
 
 def request_reset(email):
     """Queue the reset mail for ``email``; the same work whoever it belongs to."""
-    background.submit(send_reset_mail, email)
+    background.after_response(send_reset_mail, email)
 
 
 def send_reset_mail(email):

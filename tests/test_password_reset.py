@@ -47,8 +47,12 @@ def client(reset_app):
 
 
 def ask_reset(client, email, **kwargs):
-    """Request a reset and wait for the mail job it queued (the answer does not)."""
-    response = client.post(RESET, json={"email": email}, **kwargs)
+    """Request a reset and wait for the mail job it queued (the answer does not).
+
+    Buffered, so the test client closes the response as a server does once it
+    has sent it: that is when the job is queued.
+    """
+    response = client.post(RESET, json={"email": email}, buffered=True, **kwargs)
     background.wait_until_idle()
     return response
 
