@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 import time_machine
 from itsdangerous import URLSafeTimedSerializer
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select, update
 
 from extensions import db
@@ -283,3 +284,27 @@ def test_refresh_is_documented_as_a_public_operation(client):
     }
     assert sorted(document["components"]["schemas"]["Token"]["required"]) == sorted(TOKEN_KEYS)
     assert document["components"]["schemas"]["Refresh"]["required"] == ["refresh_token"]
+
+
+def test_refused_refreshes_are_counted_by_reason(make_app, create_user):
+    app = make_app(METRICS_ENABLED=True)
+    client = app.test_client()
+
+    def failures():
+        text = client.get("/metrics").get_data(as_text=True)
+        counted = {}
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == "authentication_failures_total":
+                    counted[sample.labels["reason"]] = sample.value
+        return counted
+
+    first = log_in(client, create_user())
+    before = failures()
+    refreshed(client, first)
+    assert_refused(refresh(client, "not-a-token"))
+    assert_refused(refresh(client, first))  # reuse: ends the session
+    assert_refused(refresh(client, first))  # the session has ended
+    after = failures()
+    for reason in ("bad_signature", "refresh_token_reused", "revoked_or_expired_session"):
+        assert after.get(reason, 0) - before.get(reason, 0) == 1, reason
