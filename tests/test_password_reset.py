@@ -316,9 +316,9 @@ def test_purge_deletes_used_and_expired_reset_tokens(reset_app, app, mail_server
         assert confirm(client, mailed_token(client, mail_server, viewer.email)).status_code == 204
         live = mailed_token(client, mail_server, viewer.email)
         traveller.shift(timedelta(seconds=31))  # the first has expired, the others not
-        result = app.test_cli_runner().invoke(args=["purge-sessions"])
+        result = app.test_cli_runner().invoke(args=["purge-expired"])
         assert result.exit_code == 0
-        assert "Deleted 1 sessions." in result.output
+        assert "Deleted 1 sessions and" in result.output
         assert "Deleted 2 password reset tokens." in result.output
         with app.app_context():
             assert db.session.scalar(select(func.count()).select_from(PasswordResetToken)) == 1
