@@ -12,7 +12,7 @@ from sqlalchemy import delete, or_
 import demo
 from errors import Conflict
 from extensions import db
-from models import ROLES, AuthSession, User
+from models import ROLES, AuthSession, PasswordResetToken, User
 from models.base import utcnow
 from models.catalog import bump_catalog_version
 from schemas.user import UserCreateSchema
@@ -81,7 +81,9 @@ def seed_demo_command(bulk):
 @click.command("purge-expired")
 @with_appcontext
 def purge_expired_command():
-    """Delete expired and revoked sessions and expired idempotency keys (run it from cron)."""
+    """Delete expired and revoked sessions, expired idempotency keys and used or
+    expired password reset tokens (run it from cron: nothing deleted could still
+    be used)."""
     now = utcnow()
     result = db.session.execute(
         delete(AuthSession).where(
@@ -89,8 +91,14 @@ def purge_expired_command():
         )
     )
     keys = idempotency.delete_expired(now)
+    reset_tokens = db.session.execute(
+        delete(PasswordResetToken).where(
+            or_(PasswordResetToken.expires_at <= now, PasswordResetToken.used_at.is_not(None))
+        )
+    )
     db.session.commit()
     click.echo(f"Deleted {result.rowcount} sessions and {keys} idempotency keys.")
+    click.echo(f"Deleted {reset_tokens.rowcount} password reset tokens.")
 
 
 @click.command("bump-catalog-version")

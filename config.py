@@ -12,6 +12,7 @@ import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from email.utils import parseaddr
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -176,6 +177,51 @@ def _trusted_hosts(name, raw):
             )
         hosts.append(host)
     return hosts or None
+
+
+def _mail_url(name, raw):
+    """``console://``, or ``smtp(s)://[user:password@]host[:port]``.
+
+    The value is never echoed in an error: it may hold a password.
+    """
+    text = str(raw).strip()
+    parts = urlsplit(text)
+    if parts.scheme == "console":
+        return "console://"
+    try:
+        parts.port  # noqa: B018 -- raises ValueError for a port that is not a number
+    except ValueError:
+        raise ConfigError(name, "has a port that is not a number from 0 to 65535") from None
+    if parts.scheme not in {"smtp", "smtps"} or not parts.hostname:
+        raise ConfigError(
+            name, "must be console://, smtp://[user:password@]host[:port] or smtps://..."
+        )
+    return text
+
+
+def _mail_from(name, raw):
+    text = str(raw).strip()
+    _display_name, address = parseaddr(text)
+    if "\r" in text or "\n" in text or "@" not in address:
+        raise ConfigError(
+            name, f"must be an address like 'Shop <no-reply@example.com>', got {raw!r}"
+        )
+    return text
+
+
+def _reset_url(name, raw):
+    """Empty, or an http(s) URL with ``{token}`` where the reset token goes."""
+    text = str(raw).strip()
+    if not text:
+        return ""
+    parts = urlsplit(text)
+    if parts.scheme not in {"http", "https"} or not parts.netloc or "{token}" not in text:
+        raise ConfigError(
+            name,
+            "must be an http(s) URL containing {token}, e.g. "
+            f"https://app.example.com/reset-password?token={{token}}, got {raw!r}",
+        )
+    return text
 
 
 def _secret_key(raw, app_env, instance_path):
@@ -398,6 +444,42 @@ SETTINGS = (
         "server-side cache of public catalog reads: `simple://` (in each process), "
         "`redis://host:6379/1` (shared by every process and instance), or `none`; "
         "correct with any number of processes either way",
+    ),
+    # Accounts: refresh tokens, sessions, password reset and its mail (issue 10).
+    Setting(
+        "REFRESH_TOKEN_TTL",
+        integer(1),
+        "1209600",
+        "refresh token lifetime in seconds (`refresh_expires_in`); each refresh starts a new "
+        "one, so a session idle this long ends",
+    ),
+    Setting("PASSWORD_RESET_TTL", integer(1), "3600", "seconds a password reset token stays valid"),
+    Setting(
+        "PASSWORD_RESET_URL",
+        _reset_url,
+        "",
+        "a link for the reset mail, with `{token}` where the token goes, e.g. "
+        "`https://app.example.com/reset-password?token={token}`; the mail always has the token",
+        shown_default="none",
+    ),
+    Setting(
+        "RATELIMIT_PASSWORD_RESET",
+        _rate_limit,
+        "5 per hour",
+        "password reset requests per client address",
+    ),
+    Setting(
+        "MAIL_URL",
+        _mail_url,
+        "console://",
+        "`smtp://[user:password@]host:port` (STARTTLS when offered), `smtps://...`, or "
+        "`console://`: the mail on standard error, for development",
+    ),
+    Setting(
+        "MAIL_FROM",
+        _mail_from,
+        "no-reply@localhost",
+        "the From address of the service's mail, e.g. `Shop <no-reply@example.com>`",
     ),
 )
 

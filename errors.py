@@ -83,6 +83,11 @@ class InvalidCursor(AppError):
     status, code, detail = 400, "INVALID_CURSOR", "The pagination cursor is invalid."
 
 
+class InvalidToken(AppError):
+    status, code = 400, "INVALID_TOKEN"
+    detail = "The password reset token is invalid, expired, used or stale; ask for a new one."
+
+
 class Unauthenticated(AppError):
     status, code, detail = 401, "UNAUTHENTICATED", "Authentication is required."
 

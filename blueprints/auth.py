@@ -1,24 +1,27 @@
-"""Registration, login, logout and the caller's own user."""
+"""Registration, login, token refresh, logout, password reset and the caller's own user."""
 
-from flask import Blueprint, current_app, url_for
+from flask import Blueprint, current_app, request, url_for
+from itsdangerous import BadSignature, SignatureExpired
 
-from errors import Conflict, Forbidden, Unauthenticated
-from extensions import db
+from errors import Conflict, Forbidden, InvalidToken, Unauthenticated
 from models import User
-from models.base import utcnow
 from models.user import dummy_password_check
 from openapi import doc
-from schemas.user import LoginSchema, RegisterSchema, TokenSchema, UserSchema
-from services.accounts import add_account
-from web.auth import (
-    authentication,
-    issue_token,
-    login_required,
-    note_auth_failure,
-    require_user,
+from schemas.user import (
+    LoginSchema,
+    PasswordResetConfirmSchema,
+    PasswordResetRequestSchema,
+    RefreshSchema,
+    RegisterSchema,
+    TokenSchema,
+    UserSchema,
 )
+from services import password_reset, sessions
+from services.accounts import add_account
+from web.auth import authentication, login_required, note_auth_failure, require_user
 from web.idempotency import commit_with_response, idempotent
-from web.rate_limits import login_limit, register_limit
+from web.rate_limits import login_limit, password_reset_limit, register_limit
+from web.tokens import load_refresh_token, token_pair
 from web.validation import parse_body
 
 bp = Blueprint("auth", __name__, url_prefix="/api/auth")
@@ -27,8 +30,11 @@ BAD_LOGIN = "Invalid email or password."
 
 REGISTER = RegisterSchema()
 LOGIN = LoginSchema()
+REFRESH = RefreshSchema()
 TOKEN = TokenSchema()
 USER = UserSchema()
+RESET_REQUEST = PasswordResetRequestSchema()
+RESET_CONFIRM = PasswordResetConfirmSchema()
 
 
 @bp.post("/register")
@@ -54,9 +60,10 @@ def register():
 @login_limit
 @doc(body=LOGIN, response=TOKEN, errors=[Unauthenticated])
 def login():
-    """Exchange an email and password for a bearer access token.
+    """Exchange an email and password for an access token and a refresh token.
 
-    A wrong password, an unknown email and an inactive user get the same 401.
+    Each login opens a session (see the sessions list). A wrong password, an
+    unknown email and an inactive user get the same 401.
     """
     data = parse_body(LOGIN)
     user = User.by_email(data["email"])
@@ -70,22 +77,38 @@ def login():
     if not user.is_active:
         note_auth_failure("inactive_user")
         raise Unauthenticated(BAD_LOGIN)
-    return TOKEN.dump(
-        {
-            "access_token": issue_token(user),
-            "token_type": "Bearer",
-            "expires_in": current_app.config["ACCESS_TOKEN_TTL"],
-        }
-    )
+    token_id, refresh_secret = sessions.open_session(user, request.headers.get("User-Agent"))
+    return TOKEN.dump(token_pair(token_id, refresh_secret))
+
+
+@bp.post("/refresh")
+@doc(body=REFRESH, response=TOKEN, errors=[Unauthenticated])
+def refresh():
+    """Exchange a refresh token for a new access token and refresh token (public).
+
+    The refresh token sent is used up. Sending a used one again is 401 and ends
+    its session at once, with every token the session issued. An expired, revoked
+    or tampered refresh token, an access token, or one of an inactive user is 401.
+    """
+    data = parse_body(REFRESH)
+    try:
+        token_id, refresh_secret = load_refresh_token(data["refresh_token"])
+        following = sessions.rotate(token_id, refresh_secret)
+    except BadSignature as exc:
+        note_auth_failure("expired_token" if isinstance(exc, SignatureExpired) else "bad_signature")
+        raise Unauthenticated(sessions.INVALID_REFRESH_TOKEN) from None
+    except sessions.RefreshRefused as refused:
+        note_auth_failure(refused.reason)
+        raise
+    return TOKEN.dump(token_pair(token_id, following))
 
 
 @bp.post("/logout")
 @login_required
 @doc(status=204)
 def logout():
-    """Revoke the token this request was made with."""
-    authentication().session.revoked_at = utcnow()
-    db.session.commit()
+    """End the session of the token used: its access and refresh tokens stop working."""
+    sessions.end(authentication().session)
     return "", 204
 
 
@@ -95,3 +118,38 @@ def logout():
 def me():
     """The caller's own user."""
     return USER.dump(require_user())
+
+
+@bp.post("/password-reset")
+@password_reset_limit
+@doc(body=RESET_REQUEST, status=202)
+def request_password_reset():
+    """Ask for a password reset mail (public); always 202 with an empty body.
+
+    An active user with this email gets one mail holding a reset token; the
+    answer and its timing are the same whether or not the email is known.
+    """
+    data = parse_body(RESET_REQUEST)
+    password_reset.request_reset(data["email"])
+    return _empty(202)
+
+
+@bp.post("/password-reset/confirm")
+@doc(body=RESET_CONFIRM, status=204, errors=[InvalidToken])
+def confirm_password_reset():
+    """Set a new password with the token from a reset mail (public).
+
+    Ends every session of the user. The token works once, within
+    PASSWORD_RESET_TTL seconds, and only until the password changes; otherwise
+    400 INVALID_TOKEN.
+    """
+    data = parse_body(RESET_CONFIRM)
+    password_reset.confirm(data["token"], data["password"])
+    return _empty(204)
+
+
+def _empty(status):
+    """A response without a body, and so without a Content-Type."""
+    response = current_app.response_class(status=status)
+    response.headers.pop("Content-Type", None)
+    return response

@@ -70,7 +70,11 @@ USER_ORDER = {
 
 
 class AuthSession(db.Model):
-    """The row an access token names. Revoking it revokes the token."""
+    """A login: the row its access and refresh tokens name. Revoking it revokes them.
+
+    Only a digest of the current refresh token's secret is kept; a refresh swaps
+    it for the next one's (see ``services/sessions.py``).
+    """
 
     __tablename__ = "auth_sessions"
     __table_args__ = (
@@ -86,6 +90,12 @@ class AuthSession(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Written at most once a minute per session (see ``services.sessions.touch``).
+    last_used_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    # SHA-256 (hex) of the current refresh token's secret; None for sessions opened
+    # before refresh tokens existed, which cannot be refreshed.
+    refresh_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    user_agent: Mapped[str | None] = mapped_column(String(255), nullable=True)
 
     def is_valid(self, now):
         return self.revoked_at is None and self.expires_at > now

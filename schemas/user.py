@@ -30,12 +30,28 @@ class UserSchema(Schema):
 
 
 class TokenSchema(Schema):
-    """The answer to a successful login (only dumped; see ``UserSchema``)."""
+    """The answer to a login or a refresh (only dumped; see ``UserSchema``)."""
 
-    access_token = fields.String(required=True)
+    access_token = fields.String(
+        required=True, metadata={"description": "Send as `Authorization: Bearer <token>`."}
+    )
     token_type = fields.String(required=True, validate=validate.Equal("Bearer"))
     expires_in = fields.Integer(
-        required=True, validate=validate.Range(min=1), metadata={"description": "Seconds."}
+        required=True,
+        validate=validate.Range(min=1),
+        metadata={"description": "Seconds the access token is valid."},
+    )
+    refresh_token = fields.String(
+        required=True,
+        metadata={
+            "description": "Send to `POST /api/auth/refresh` for new tokens; works once. "
+            "Never as a bearer token."
+        },
+    )
+    refresh_expires_in = fields.Integer(
+        required=True,
+        validate=validate.Range(min=1),
+        metadata={"description": "Seconds the refresh token is valid."},
     )
 
 
@@ -49,6 +65,25 @@ class LoginSchema(Schema):
     email = NormalizedEmail(required=True)
     # No length rule here: a login attempt must not reveal the password policy.
     password = fields.String(required=True, load_only=True, validate=validate.Length(max=1024))
+
+
+class RefreshSchema(Schema):
+    refresh_token = fields.String(
+        required=True,
+        validate=validate.Length(max=1024),
+        metadata={"description": "The refresh token of the last login or refresh."},
+    )
+
+
+class PasswordResetRequestSchema(Schema):
+    email = NormalizedEmail(required=True, **EMAIL)
+
+
+class PasswordResetConfirmSchema(Schema):
+    token = fields.String(
+        required=True, metadata={"description": "The token from the password reset mail."}
+    )
+    password = fields.String(required=True, **PASSWORD)
 
 
 class UserCreateSchema(RegisterSchema):

@@ -18,6 +18,9 @@ example is made to follow them before it is sent, exactly as a client would; the
 invalid sides are covered in the tests of each resource:
 
 - changing your own password sends your real current password;
+- a refresh sends a real refresh token, and a password reset confirmation a real
+  reset token, both of the viewer (id 3), as the client would have them from a
+  login or a mail;
 - ``If-Match`` sends the product's real current ETag (in invalid examples too,
   where a stale one would answer 412 before the invalid body is even read);
 - a non-empty ``cursor`` is a real one, issued for the same query;
@@ -37,9 +40,10 @@ from hypothesis import HealthCheck, settings
 from app import create_app
 from extensions import db
 from models import Feedback, Product, User
+from services import background, password_reset, sessions
 from tests.conftest import SECRET_KEY
 from tests.helpers import PASSWORD, empty_tables
-from web.auth import issue_token
+from web.tokens import sign_access_token, sign_refresh_token
 
 SEEDED_ROLES = ("admin", "editor", "viewer")  # ids 1, 2, 3 after a reset
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -68,7 +72,16 @@ class World:
         if case.method.upper() not in SAFE_METHODS and response.status_code < 400:
             self.changed = True
 
+    def refresh_token(self):
+        with self.app.app_context():
+            return sign_refresh_token(*sessions.open_session(db.session.get(User, 3)))
+
+    def reset_token(self):
+        with self.app.app_context():
+            return password_reset.issue_token(db.session.get(User, 3))
+
     def _reset(self):
+        background.wait_until_idle()  # reset mails queued by an earlier example
         with self.app.app_context():
             empty_tables()
             for role in SEEDED_ROLES:
@@ -76,7 +89,8 @@ class World:
                 user.set_password(PASSWORD)
                 db.session.add(user)
                 db.session.commit()
-                self.headers[role] = {"Authorization": f"Bearer {issue_token(user)}"}
+                token_id, _ = sessions.open_session(user)
+                self.headers[role] = {"Authorization": f"Bearer {sign_access_token(token_id)}"}
             for number, price in enumerate(("9.99", "120.00", "0.50"), start=1):
                 db.session.add(
                     Product(name=f"Product {number}", price=Decimal(price), category="seeded")
@@ -150,6 +164,18 @@ def _send_real_etag(case, world, headers):
         case.headers[if_match] = current.headers["ETag"]
 
 
+def _send_real_tokens(case, world):
+    """Refresh and password reset tokens are secrets no schema can describe: a
+    valid example sends a real one (forged, used and stale ones are covered in
+    the tests of refresh tokens and password reset)."""
+    if not isinstance(case.body, dict):
+        return
+    if case.operation.path == "/api/auth/refresh" and "refresh_token" in case.body:
+        case.body["refresh_token"] = world.refresh_token()
+    if case.operation.path == "/api/auth/password-reset/confirm" and "token" in case.body:
+        case.body["token"] = world.reset_token()
+
+
 def _follow_list_rules(case, world, headers):
     """The rules between a list's query parameters, and a real cursor."""
     query = case.query
@@ -180,6 +206,7 @@ def _call_and_validate(case, caller, world):
     if case.meta.generation.mode.is_positive:
         if caller != "anonymous":
             _send_real_current_password(case, caller)
+        _send_real_tokens(case, world)
         _follow_list_rules(case, world, headers)
     response = case.call_and_validate(headers=headers)
     world.record(case, response)

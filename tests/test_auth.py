@@ -113,9 +113,16 @@ def test_login_returns_exactly_the_token_fields(client, viewer):
     )
     assert response.status_code == 200
     body = response.get_json()
-    assert set(body) == {"access_token", "token_type", "expires_in"}
+    assert set(body) == {
+        "access_token",
+        "token_type",
+        "expires_in",
+        "refresh_token",
+        "refresh_expires_in",
+    }
     assert body["token_type"] == "Bearer"
     assert body["expires_in"] == 3600
+    assert body["refresh_expires_in"] == 1209600
     assert response.headers["Cache-Control"] == "no-store"
 
 

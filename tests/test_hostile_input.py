@@ -36,8 +36,9 @@ from werkzeug.routing import BaseConverter
 
 from app import create_app
 from extensions import db
-from models import Feedback, IdempotencyKey, Product
+from models import Feedback, IdempotencyKey, Product, User
 from models.base import utcnow
+from services import password_reset
 from tests.conftest import SECRET_KEY
 from tests.helpers import assert_problem
 
@@ -351,8 +352,8 @@ def _snapshot():
 @pytest.fixture
 def seeded(app, admin, admin_headers, viewer):
     """The first row of every table: the admin (id 1), a viewer, a product, a
-    feedback, the admin's session and a stored idempotency key; returns the
-    admin's headers."""
+    feedback, the admin's session, a stored idempotency key and a password reset
+    token of the viewer; returns the admin's headers."""
     with app.app_context():
         db.session.add(Product(name="Seeded", price=Decimal("1.00"), category="seeded"))
         db.session.add(
@@ -372,6 +373,7 @@ def seeded(app, admin, admin_headers, viewer):
             )
         )
         db.session.commit()
+        password_reset.issue_token(db.session.get(User, viewer.id))
         for table in db.metadata.sorted_tables:
             assert db.session.execute(select(table)).first(), f"seed a row into {table.name}"
     return admin_headers

@@ -1,9 +1,12 @@
-"""Access tokens and the ``login_required`` / ``role_required`` decorators.
+"""Who is calling: bearer access tokens and the ``login_required`` / ``role_required``
+decorators.
 
-A token is an itsdangerous-signed, timestamped reference to an ``AuthSession``
-row. The signature makes it tamper-proof without a lookup; the row makes it
-revocable. Every request that sends a token costs one query, which loads the
-session and its user together, so a role change or deactivation counts at once.
+An access token (``web/tokens.py``) is a signed, timestamped reference to an
+``AuthSession`` row. The signature makes it tamper-proof without a lookup; the row
+makes it revocable. Every request that sends a token costs one query, which loads
+the session and its user together, so a role change or deactivation counts at
+once; a session's ``last_used_at`` is written besides at most once a minute
+(``services.sessions.touch``), not on every request.
 
 Why credentials were refused is kept on ``g.auth_failure`` as a short reason
 (``bad_signature``, ``wrong_password``, ...), which the metrics count; clients
@@ -12,23 +15,23 @@ only ever see the one 401.
 That query is the hot path of every authenticated request, so it is built once
 (``_TOKEN_LOOKUP``, with a bound parameter): SQLAlchemy then reuses its compiled
 form without building and hashing a new ``select()`` each time, about a third
-of the lookup's cost. The signing serializer is kept per secret key likewise.
+of the lookup's cost. The signing serializers are kept per secret key likewise
+(``web/tokens.py``).
 """
 
-import secrets
-from datetime import timedelta
 from functools import wraps
 
-from flask import current_app, g, request
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from flask import g, request
+from itsdangerous import BadSignature, SignatureExpired
 from sqlalchemy import bindparam, select
 
 from errors import Forbidden, Unauthenticated
 from extensions import db
 from models import AuthSession, User
 from models.base import utcnow
+from services import sessions
+from web.tokens import load_access_token
 
-TOKEN_SALT = "access-token"
 INVALID_TOKEN = "The access token is invalid, expired or revoked."
 
 
@@ -37,28 +40,6 @@ _TOKEN_LOOKUP = (
     .join(User, AuthSession.user_id == User.id)
     .where(AuthSession.token_id == bindparam("token_id"))
 )
-_serializers = {}
-
-
-def _serializer():
-    key = current_app.config["SECRET_KEY"]
-    serializer = _serializers.get(key)
-    if serializer is None:
-        serializer = _serializers[key] = URLSafeTimedSerializer(key, salt=TOKEN_SALT)
-    return serializer
-
-
-def issue_token(user):
-    """Open a session for ``user`` and return its signed access token."""
-    ttl = current_app.config["ACCESS_TOKEN_TTL"]
-    session = AuthSession(
-        token_id=secrets.token_urlsafe(24),
-        user_id=user.id,
-        expires_at=utcnow() + timedelta(seconds=ttl),
-    )
-    db.session.add(session)
-    db.session.commit()
-    return _serializer().dumps(session.token_id)
 
 
 class _Authentication:
@@ -85,21 +66,21 @@ def _authenticate():
             reason="malformed_header",
         )
     try:
-        token_id = _serializer().loads(token, max_age=current_app.config["ACCESS_TOKEN_TTL"])
+        token_id = load_access_token(token)
     except SignatureExpired:
         return _Authentication(failure=INVALID_TOKEN, reason="expired_token")
     except BadSignature:
-        return _Authentication(failure=INVALID_TOKEN, reason="bad_signature")
-    if not isinstance(token_id, str):
         return _Authentication(failure=INVALID_TOKEN, reason="bad_signature")
     row = db.session.execute(_TOKEN_LOOKUP, {"token_id": token_id}).first()
     if row is None:
         return _Authentication(failure=INVALID_TOKEN, reason="unknown_session")
     session, user = row
-    if not session.is_valid(utcnow()):
+    now = utcnow()
+    if not session.is_valid(now):
         return _Authentication(failure=INVALID_TOKEN, reason="revoked_or_expired_session")
     if not user.is_active:
         return _Authentication(failure=INVALID_TOKEN, reason="inactive_user")
+    sessions.touch(session, now)
     return _Authentication(user=user, session=session)
 
 

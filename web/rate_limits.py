@@ -207,6 +207,10 @@ limiter = _Limiter(
 # failed ones included, per client address: a token says nothing there.
 login_limit = limiter.limit(_setting("RATELIMIT_LOGIN"), key_func=get_remote_address)
 register_limit = limiter.limit(_setting("RATELIMIT_REGISTER"))
+# Password reset requests mail someone: per client address, like login.
+password_reset_limit = limiter.limit(
+    _setting("RATELIMIT_PASSWORD_RESET"), key_func=get_remote_address
+)
 feedback_limit = limiter.limit(_setting("RATELIMIT_FEEDBACK"))
 
 

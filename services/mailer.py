@@ -1,0 +1,111 @@
+"""Outgoing mail, one plain-text message at a time, through ``MAIL_URL``.
+
+- ``smtp://[user:password@]host[:port]`` (port 25 unless given): STARTTLS as soon
+  as the server offers it. Credentials are only ever sent over TLS: a server that
+  asks for them without offering STARTTLS is refused.
+- ``smtps://[user:password@]host[:port]`` (port 465 unless given): TLS from the
+  first byte.
+- ``console://``, the development default: the message is written to standard
+  error, never through ``logging``, so it cannot end up in the JSON log.
+
+Server certificates are verified against the system's CA bundle (``SSL_CERT_FILE``
+names another, e.g. a private CA). Every network operation gives up after
+``TIMEOUT`` seconds, so a slow or silent mail server costs that much at most.
+A failure raises ``MailError``, whose text names what failed (an exception class,
+an SMTP status code) and never the message, so it can be logged as it is.
+
+The standard library (``smtplib``, ``email``) does all of it; an extension such as
+Flask-Mail would add a dependency for no feature the service uses.
+"""
+
+import smtplib
+import ssl
+import sys
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from urllib.parse import unquote, urlsplit
+
+from flask import current_app
+
+TIMEOUT = 10  # seconds, for connecting and for each reply of the server
+DEFAULT_PORTS = {"smtp": 25, "smtps": 465}
+
+
+class MailError(Exception):
+    """The message could not be handed to the mail server."""
+
+
+def compose(to, subject, text):
+    """A plain-text message from ``MAIL_FROM`` to ``to``."""
+    message = EmailMessage()
+    sender = current_app.config["MAIL_FROM"]
+    message["From"] = sender
+    message["To"] = to
+    message["Subject"] = subject
+    message["Date"] = formatdate(localtime=False, usegmt=True)
+    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2].strip("> ") or None)
+    # Plain 7-bit text when it can be, so the token and the link stay intact on
+    # the wire too (quoted-printable would break a long link with soft breaks).
+    if text.isascii() and all(len(line) <= 998 for line in text.splitlines()):
+        message.set_content(text, cte="7bit")
+    else:
+        message.set_content(text)
+    return message
+
+
+def send(message):
+    """Deliver ``message`` through ``MAIL_URL``; raise ``MailError`` when that fails."""
+    url = urlsplit(current_app.config["MAIL_URL"])
+    if url.scheme == "console":
+        _write_to_console(message)
+        return
+    try:
+        with _connect(url) as smtp:
+            smtp.send_message(message)
+    except smtplib.SMTPResponseException as exc:
+        raise MailError(f"{type(exc).__name__}: the server answered {exc.smtp_code}") from None
+    except smtplib.SMTPRecipientsRefused:
+        raise MailError("SMTPRecipientsRefused: the server refused the recipient") from None
+    except ssl.SSLError as exc:
+        raise MailError(f"{type(exc).__name__}: {exc.reason or 'TLS failed'}") from None
+    except smtplib.SMTPServerDisconnected as exc:  # smtplib's own words: "timed out", ...
+        raise MailError(f"{type(exc).__name__}: {exc}") from None
+    except smtplib.SMTPException as exc:
+        raise MailError(type(exc).__name__) from None
+    except OSError as exc:  # refused, unreachable, timed out, DNS
+        reason = exc.strerror or (str(exc) if isinstance(exc, TimeoutError) else "")
+        raise MailError(f"{type(exc).__name__}: {reason or 'network error'}") from None
+
+
+def _connect(url):
+    """An SMTP connection, secured and logged in as ``url`` says."""
+    host, port = url.hostname, url.port or DEFAULT_PORTS[url.scheme]
+    context = ssl.create_default_context()
+    if url.scheme == "smtps":
+        smtp = smtplib.SMTP_SSL(host, port, timeout=TIMEOUT, context=context)
+    else:
+        smtp = smtplib.SMTP(host, port, timeout=TIMEOUT)
+    try:
+        smtp.ehlo()
+        if url.scheme == "smtp" and smtp.has_extn("starttls"):
+            smtp.starttls(context=context)
+            smtp.ehlo()
+        if url.username:
+            if url.scheme == "smtp" and not isinstance(smtp.sock, ssl.SSLSocket):
+                raise MailError("the server offers no STARTTLS; credentials are not sent in clear")
+            smtp.login(unquote(url.username), unquote(url.password or ""))
+    except BaseException:
+        smtp.close()
+        raise
+    return smtp
+
+
+def _write_to_console(message):
+    """The message as a person reads it, in one write to standard error."""
+    headers = "".join(f"{name}: {value}\n" for name, value in message.items())
+    sys.stderr.write(
+        "----- mail (MAIL_URL=console://) -----\n"
+        f"{headers}\n{message.get_content().rstrip()}\n"
+        "----- end of mail -----\n"
+    )
+    sys.stderr.flush()

@@ -1,0 +1,142 @@
+"""Password reset: a single-use token sent by mail, bound to the current password.
+
+``request_reset(email)`` only queues the work (``services/background.py``), so the
+request answers in the same time whether or not the email belongs to anyone: the
+lookup, the token and the mail all happen once the response has been sent. For an active user
+the job stores a new token's SHA-256 digest (never the token) with a fingerprint
+of the user's password hash, and mails the token.
+
+``confirm(token, password)`` accepts a token that is known, unused, unexpired,
+of an active user, and whose fingerprint still matches the password hash: any
+password change, by a reset, by the user, by an admin, even to the same password
+(a new hash has a new salt), makes every earlier token stale. One row update
+(``... WHERE used_at IS NULL``) uses the token up, so two confirmations racing
+with it cannot both succeed. A confirmed reset ends every session of the user.
+"""
+
+import hashlib
+import logging
+import secrets
+from datetime import timedelta
+from urllib.parse import quote
+
+from flask import current_app
+from sqlalchemy import select, update
+
+from config import APP_NAME
+from errors import InvalidToken
+from extensions import db
+from models import PasswordResetToken, User
+from models.base import utcnow
+from services import background, mailer
+
+log = logging.getLogger("api.password_reset")
+
+SUBJECT = f"Reset your {APP_NAME} password"
+
+
+def _digest(text):
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def password_fingerprint(user):
+    return _digest(user.password_hash)
+
+
+def request_reset(email):
+    """Queue the reset mail for ``email``; the same work whoever it belongs to."""
+    background.after_response(send_reset_mail, email)
+
+
+def send_reset_mail(email):
+    """Mail a new reset token to the active user with ``email``, if there is one."""
+    user = User.by_email(email)
+    if user is None or not user.is_active:
+        return
+    token = issue_token(user)
+    message = mailer.compose(user.email, SUBJECT, _mail_text(token))
+    try:
+        mailer.send(message)
+    except mailer.MailError as exc:
+        log.warning("password reset mail not sent", extra={"user_id": user.id, "error": str(exc)})
+        return
+    log.info("password reset mail sent", extra={"user_id": user.id})
+
+
+def issue_token(user):
+    """Store a new reset token for ``user`` (its digest only) and return the token."""
+    token = secrets.token_urlsafe(32)
+    ttl = current_app.config["PASSWORD_RESET_TTL"]
+    db.session.add(
+        PasswordResetToken(
+            user_id=user.id,
+            digest=_digest(token),
+            password_fingerprint=password_fingerprint(user),
+            expires_at=utcnow() + timedelta(seconds=ttl),
+        )
+    )
+    db.session.commit()
+    return token
+
+
+def _mail_text(token):
+    config = current_app.config
+    minutes = max(1, config["PASSWORD_RESET_TTL"] // 60)
+    lines = [
+        "Someone, hopefully you, asked to reset the password of your",
+        f"{APP_NAME} account. To choose a new password, send this token",
+        "with it to POST /api/auth/password-reset/confirm:",
+        "",
+        f"Token: {token}",
+        "",
+    ]
+    if config["PASSWORD_RESET_URL"]:
+        link = config["PASSWORD_RESET_URL"].replace("{token}", quote(token, safe=""))
+        lines += ["Or open this link:", "", link, ""]
+    lines += [
+        f"The token works once, within {minutes} minutes, and only until your",
+        "password changes. Resetting the password signs you out everywhere.",
+        "",
+        "If you did not ask for this, ignore this mail: your password stays",
+        "as it is.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def confirm(token, password):
+    """Set ``password`` for the user the ``token`` was mailed to and end their sessions.
+
+    400 INVALID_TOKEN unless the token is known, unused, unexpired, of an active
+    user and still matches that user's password.
+    """
+    now = utcnow()
+    row = db.session.execute(
+        select(PasswordResetToken, User)
+        .join(User, PasswordResetToken.user_id == User.id)
+        .where(PasswordResetToken.digest == _digest(token))
+        .with_for_update(of=User)
+    ).first()
+    if row is None:
+        raise InvalidToken()
+    reset, user = row
+    if (
+        reset.used_at is not None
+        or reset.expires_at <= now
+        or not user.is_active
+        or reset.password_fingerprint != password_fingerprint(user)
+    ):
+        db.session.rollback()
+        raise InvalidToken()
+    used = db.session.execute(
+        update(PasswordResetToken)
+        .where(PasswordResetToken.id == reset.id, PasswordResetToken.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if used != 1:
+        db.session.rollback()
+        raise InvalidToken()
+    user.set_password(password)
+    user.revoke_sessions()
+    db.session.commit()
+    log.info("password reset", extra={"user_id": user.id})

@@ -1,0 +1,147 @@
+"""The mailer against a real SMTP server on a loopback port: plain, STARTTLS,
+smtps, credentials only over TLS, failures that name no secret, and console://."""
+
+import json
+import logging
+import socket
+import threading
+
+import pytest
+
+from config import ConfigError, load_settings
+from services import mailer
+from tests.mail_server import SECRET, USER, self_signed_certificate, smtp_server
+
+
+@pytest.fixture
+def certificate(tmp_path):
+    return self_signed_certificate(tmp_path)
+
+
+@pytest.fixture
+def trusted(certificate, monkeypatch):
+    """The test certificate trusted the way an operator trusts a private CA."""
+    monkeypatch.setenv("SSL_CERT_FILE", certificate[0])
+    return certificate
+
+
+def send(make_app, mail_url, to="ann@example.com", **settings):
+    app = make_app(MAIL_URL=mail_url, **settings)
+    with app.app_context():
+        mailer.send(mailer.compose(to, "Hello", "Line one.\nToken: abc\n"))
+
+
+def test_plain_smtp_delivers_to_the_address_from_mail_from(make_app):
+    with smtp_server() as server:
+        send(make_app, server.url(), MAIL_FROM="Shop <no-reply@shop.example>")
+    [received] = server.inbox
+    assert received.rcpt_tos == ["ann@example.com"]
+    assert received.mail_from == "no-reply@shop.example"
+    assert received.message["From"] == "Shop <no-reply@shop.example>"
+    assert received.message["To"] == "ann@example.com"
+    assert received.message["Subject"] == "Hello"
+    assert received.message["Message-ID"].endswith("@shop.example>")
+    assert "Token: abc" in received.message.get_content().splitlines()
+    assert received.encrypted is False
+
+
+def test_starttls_is_used_when_the_server_offers_it(make_app, trusted):
+    with smtp_server(starttls_cert=trusted) as server:
+        send(make_app, server.url())
+    [received] = server.inbox
+    assert received.encrypted is True
+
+
+def test_smtps_is_tls_from_the_first_byte(make_app, trusted):
+    with smtp_server(implicit_tls_cert=trusted) as server:
+        send(make_app, server.url("smtps"))
+    [received] = server.inbox
+    assert received.encrypted is True
+
+
+def test_credentials_log_in_over_starttls(make_app, trusted):
+    with smtp_server(starttls_cert=trusted, with_auth=True) as server:
+        send(make_app, server.url(credentials=f"{USER}:{SECRET}@"))
+    [received] = server.inbox
+    assert received.encrypted is True and received.login == USER
+
+
+def test_credentials_are_never_sent_without_tls(make_app):
+    with smtp_server() as server, pytest.raises(mailer.MailError, match="STARTTLS"):
+        send(make_app, server.url(credentials=f"{USER}:{SECRET}@"))
+    assert server.inbox == []
+
+
+def test_an_untrusted_certificate_is_refused(make_app, certificate):
+    refused = pytest.raises(mailer.MailError)
+    with smtp_server(starttls_cert=certificate) as server, refused as caught:
+        send(make_app, server.url())
+    assert server.inbox == []
+    assert "SSL" in str(caught.value)
+
+
+def test_an_unreachable_server_is_a_mail_error_naming_no_content(make_app):
+    with smtp_server() as server:
+        url = server.url()  # the port is free again once the server stops
+    with pytest.raises(mailer.MailError) as caught:
+        send(make_app, url)
+    assert "ConnectionRefusedError" in str(caught.value)
+    assert "Token" not in str(caught.value) and "abc" not in str(caught.value)
+
+
+def test_a_silent_server_costs_at_most_the_timeout(make_app, monkeypatch):
+    """A server that accepts the connection and never greets: the mailer gives up
+    (the timeout itself is lowered so the test does not wait ten seconds)."""
+    monkeypatch.setattr(mailer, "TIMEOUT", 0.2)
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted = []
+    thread = threading.Thread(target=lambda: accepted.append(listener.accept()), daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(mailer.MailError, match="timed out"):
+            send(make_app, f"smtp://127.0.0.1:{listener.getsockname()[1]}")
+    finally:
+        thread.join(5)
+        for connection, _ in accepted:
+            connection.close()
+        listener.close()
+
+
+def test_console_writes_the_mail_to_stderr_and_never_to_the_log(make_app, capsys, caplog):
+    caplog.set_level(logging.DEBUG)
+    send(make_app, "console://", MAIL_FROM="no-reply@shop.example")
+    captured = capsys.readouterr()
+    assert "To: ann@example.com" in captured.err
+    assert "From: no-reply@shop.example" in captured.err
+    assert "Token: abc" in captured.err.splitlines()
+    assert "Token: abc" not in captured.out
+    assert "Token: abc" not in json.dumps([record.getMessage() for record in caplog.records])
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "smtp://",
+        "http://mail.example.com",
+        "smtp://user:hunter2@mail.example.com:notaport",
+        "sendmail",
+    ],
+)
+def test_a_bad_mail_url_stops_the_start_without_echoing_it(tmp_path, value):
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"MAIL_URL": value}, str(tmp_path))
+    assert caught.value.name == "MAIL_URL"
+    assert "hunter2" not in str(caught.value)
+
+
+@pytest.mark.parametrize("value", ["nobody", "a@b.c\nBcc: x@y.z", "Shop <>"])
+def test_a_bad_mail_from_stops_the_start(tmp_path, value):
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"MAIL_FROM": value}, str(tmp_path))
+    assert caught.value.name == "MAIL_FROM"
+
+
+def test_mail_defaults(tmp_path):
+    settings = load_settings({}, str(tmp_path))
+    assert settings["MAIL_URL"] == "console://"
+    assert settings["MAIL_FROM"] == "no-reply@localhost"
