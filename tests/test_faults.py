@@ -40,6 +40,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import create_engine, select, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
 from extensions import db
@@ -128,12 +129,23 @@ def restart_postgresql():
     return done.returncode
 
 
-def _postgresql_started_at(database_url):
-    """When the server process started: it changes with every restart."""
+def _postgresql_started_at(database_url, seconds=60):
+    """When the server process started: it changes with every restart.
+
+    Asked again for a bounded time: a server that pg_isready calls ready may
+    still refuse a connection for a moment after a restart.
+    """
     engine = create_engine(database_url, poolclass=NullPool)
+    deadline = time.monotonic() + seconds
     try:
-        with engine.connect() as connection:
-            return connection.execute(text("SELECT pg_postmaster_start_time()")).scalar()
+        while True:
+            try:
+                with engine.connect() as connection:
+                    return connection.execute(text("SELECT pg_postmaster_start_time()")).scalar()
+            except OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
     finally:
         engine.dispose()
 
