@@ -2,40 +2,51 @@
 
 The database is SQLite in a temporary folder unless ``TEST_DATABASE_URL`` names
 another (``.ci/run`` points it at PostgreSQL). The schema is built once per run by
-the real migrations; each test then starts from empty tables.
+the real migrations; each test then starts from empty tables. Under pytest-xdist
+each worker has a database of its own (``<name>_gw0``, ``<name>_gw1``, ... beside
+``TEST_DATABASE_URL``'s, created when missing), and the tests that use Redis run
+on one worker, one after another (``xdist_group("redis")``).
+
+Constants and factories live in ``tests/helpers.py``; ``tests/README.md`` says
+which file tests what.
 """
 
 import os
+from pathlib import Path
 
 import flask_migrate
 import pytest
 import redis
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from app import create_app
 from config import SETTINGS
 from extensions import db
 from models import User
-from tests.helpers import PASSWORD, empty_tables
+from tests.helpers import (
+    PASSWORD,
+    SECRET_KEY,
+    empty_tables,
+    insert_feedback,
+    insert_products,
+    services_required,  # noqa: F401 -- still importable from here
+    skip_or_fail,
+)
 
 # The suite must not depend on the developer's shell or .env file.
 for _setting in SETTINGS:
     os.environ.pop(_setting.name, None)
 os.environ["FLASK_SKIP_DOTENV"] = "1"
 
-SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
 
-
-def services_required():
-    """In CI the PostgreSQL/Redis run must exercise them, never skip."""
-    return os.environ.get("TEST_REQUIRE_SERVICES") == "1"
-
-
-def skip_or_fail(reason):
-    """Skip a test that needs a missing service, or fail it where services are required."""
-    if services_required():
-        pytest.fail(f"{reason} (TEST_REQUIRE_SERVICES=1)")
-    pytest.skip(reason)
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """Redis is one database shared by every worker, and its tests empty it:
+    they run on one xdist worker (with ``--dist loadgroup``, as dev.py runs them)."""
+    for item in items:
+        if "redis_url" in getattr(item, "fixturenames", ()) or item.get_closest_marker("redis"):
+            item.add_marker(pytest.mark.xdist_group("redis"))
 
 
 @pytest.fixture
@@ -54,11 +65,37 @@ def redis_url():
     return url
 
 
+def _worker_database(url, worker):
+    """The database of one xdist worker beside ``url``'s: ``<name>_<worker>``."""
+    base = make_url(url)
+    if base.get_backend_name() == "sqlite":
+        if base.database in (None, "", ":memory:"):
+            return url
+        path = Path(base.database)
+        return base.set(database=str(path.with_stem(f"{path.stem}_{worker}"))).render_as_string(
+            hide_password=False
+        )
+    name = f"{base.database}_{worker}"
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            known = text("SELECT 1 FROM pg_database WHERE datname = :name")
+            if connection.scalar(known, {"name": name}) is None:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        engine.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory):
-    url = os.environ.get("TEST_DATABASE_URL") or "sqlite:///" + str(
-        tmp_path_factory.mktemp("db") / "test.db"
-    )
+    """The test database, migrated once per run (per worker under xdist)."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if url and worker:
+        url = _worker_database(url, worker)
+    if not url:  # tmp_path_factory already gives each worker a folder of its own
+        url = "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.db")
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": SECRET_KEY})
     with app.app_context():
         if db.engine.dialect.name == "postgresql":
@@ -172,3 +209,27 @@ def editor_headers(editor, login):
 @pytest.fixture
 def viewer_headers(viewer, login):
     return login(viewer.email)
+
+
+@pytest.fixture
+def add_products(app):
+    """Insert products directly: ``add_products({"name": "Chair"}, {})``; returns
+    their ids. Each spec is a dict of column values (see ``helpers.insert_products``)."""
+
+    def add(*specs):
+        with app.app_context():
+            return insert_products(*specs)
+
+    return add
+
+
+@pytest.fixture
+def add_feedback(app):
+    """Insert feedback directly: ``add_feedback({"rating": 5}, {})``; returns their
+    ids. Each spec is a dict of column values (see ``helpers.insert_feedback``)."""
+
+    def add(*specs):
+        with app.app_context():
+            return insert_feedback(*specs)
+
+    return add
