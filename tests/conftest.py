@@ -30,6 +30,7 @@ from tests.helpers import (
     empty_tables,
     insert_feedback,
     insert_products,
+    password_hash,
     services_required,  # noqa: F401 -- still importable from here
     skip_or_fail,
 )
@@ -158,8 +159,8 @@ def create_user(app):
                 email=email or f"{role}{number}@example.com",
                 role=role,
                 is_active=is_active,
+                password_hash=password_hash(password),
             )
-            user.set_password(password)
             db.session.add(user)
             db.session.commit()
             db.session.refresh(user)

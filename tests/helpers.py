@@ -5,6 +5,7 @@
 - ``insert_products(*specs)``, ``insert_feedback(*specs)``: the one way to put rows
   in the database directly (in an app context); the ``add_products`` and
   ``add_feedback`` fixtures call them for a test's app.
+- ``password_hash(password)``: a stored hash of it, computed once.
 - ``assert_problem``, ``empty_tables``, ``services_required``, ``skip_or_fail``.
 """
 
@@ -13,10 +14,12 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from flask import current_app
 from sqlalchemy import text
 
 from extensions import db
 from models import Feedback, Product
+from models.user import hash_password
 
 PASSWORD = "correct horse battery"
 SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
@@ -38,6 +41,19 @@ def skip_or_fail(reason):
     if services_required():
         pytest.fail(f"{reason} (TEST_REQUIRE_SERVICES=1)")
     pytest.skip(reason)
+
+
+_password_hashes = {}
+
+
+def password_hash(password=PASSWORD):
+    """``hash_password(password)`` for the app in context, computed once per hash
+    method and password: hashing is slow on purpose, and the tests make thousands
+    of users."""
+    key = (current_app.config["PASSWORD_HASH_METHOD"], password)
+    if key not in _password_hashes:
+        _password_hashes[key] = hash_password(password)
+    return _password_hashes[key]
 
 
 def empty_tables():

@@ -52,6 +52,7 @@ from tests.helpers import (
     empty_tables,
     insert_feedback,
     insert_products,
+    password_hash,
 )
 from web.tokens import sign_access_token, sign_refresh_token
 
@@ -73,11 +74,6 @@ class World:
         self.app = app
         self.headers = {}
         self.changed = True
-        # Hashed once: a world is rebuilt hundreds of times in a run.
-        with app.app_context():
-            user = User()
-            user.set_password(PASSWORD)
-            self.password_hash = user.password_hash
 
     def prepare(self, caller):
         if self.changed:
@@ -105,7 +101,7 @@ class World:
                     name=role.title(),
                     email=f"{role}@example.com",
                     role=role,
-                    password_hash=self.password_hash,
+                    password_hash=password_hash(PASSWORD),
                 )
                 db.session.add(user)
                 db.session.commit()
