@@ -41,13 +41,23 @@ for _setting in SETTINGS:
 os.environ["FLASK_SKIP_DOTENV"] = "1"
 
 
+RUN_ALONE = (
+    "restarts PostgreSQL and Redis under the other xdist workers' tests: "
+    "run it alone, as .ci/run does (python3 dev.py test -n 0 -m faults)"
+)
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items):
     """Redis is one database shared by every worker, and its tests empty it:
-    they run on one xdist worker (with ``--dist loadgroup``, as dev.py runs them)."""
+    they run on one xdist worker (with ``--dist loadgroup``, as dev.py runs them).
+    A ``faults`` test restarts the servers every worker uses: it runs only alone."""
+    on_a_worker = bool(os.environ.get("PYTEST_XDIST_WORKER"))
     for item in items:
         if "redis_url" in getattr(item, "fixturenames", ()) or item.get_closest_marker("redis"):
             item.add_marker(pytest.mark.xdist_group("redis"))
+        if on_a_worker and item.get_closest_marker("faults"):
+            item.add_marker(pytest.mark.skip(reason=RUN_ALONE))
 
 
 @pytest.fixture
