@@ -11,6 +11,7 @@ Constants and factories live in ``tests/helpers.py``; ``tests/README.md`` says
 which file tests what.
 """
 
+import copy
 import os
 from pathlib import Path
 
@@ -135,6 +136,7 @@ def make_app(database_url):
         built.append(app)
         return app
 
+    make.built = built  # the ``app`` fixture adds the app it hands out again
     yield make
     # Some tests build apps on unreachable databases; clean up through one that is not.
     on_test_database = [a for a in built if a.config["SQLALCHEMY_DATABASE_URI"] == database_url]
@@ -146,9 +148,48 @@ def make_app(database_url):
             db.engine.dispose()
 
 
+def _shape(app):
+    """What a test could change on an app: routes, hooks, error handlers, settings."""
+    return (
+        [(rule.rule, rule.endpoint, sorted(rule.methods)) for rule in app.url_map.iter_rules()],
+        dict(app.url_map.converters),
+        dict(app.view_functions),
+        {key: list(value) for key, value in app.before_request_funcs.items()},
+        {key: list(value) for key, value in app.after_request_funcs.items()},
+        {key: list(value) for key, value in app.teardown_request_funcs.items()},
+        {  # Flask's lookups add empty entries to its defaultdicts: only handlers count
+            (blueprint, code, exception): handler
+            for blueprint, codes in app.error_handler_spec.items()
+            for code, handlers in codes.items()
+            for exception, handler in handlers.items()
+        },
+        copy.deepcopy(dict(app.config)),
+    )
+
+
+@pytest.fixture(scope="session")
+def _default_app():
+    return {}
+
+
 @pytest.fixture
-def app(make_app):
-    return make_app()
+def app(make_app, _default_app):
+    """``make_app()``: an app with the default test settings.
+
+    Building an app costs more than most tests, so each worker keeps the one it
+    built and hands it to the next test again, as long as no test changed it
+    (routes, hooks, error handlers, settings: else it builds a new one). Its
+    tables are emptied after every test like any app's, and it takes new routes
+    as a fresh app would. A test that needs an app of its own calls ``make_app()``.
+    """
+    kept = _default_app.get("app")
+    if kept is not None and _shape(kept) == _default_app["shape"]:
+        kept._got_first_request = False  # so that a test may still add routes
+        make_app.built.append(kept)
+        return kept
+    kept = make_app()
+    _default_app.update(app=kept, shape=_shape(kept))
+    return kept
 
 
 @pytest.fixture

@@ -113,11 +113,11 @@ class World:
 
 
 class AppUnderTest:
-    """The WSGI app schemathesis calls: each test points it at its own app.
+    """The WSGI app schemathesis calls: each test points it at the ``app`` fixture's.
 
     The schema is loaded at import, so that pytest lists one test per operation,
     from an app that only describes itself; the tests then run against an app on
-    the test database from the ``make_app`` fixture.
+    the test database from the ``app`` fixture.
     """
 
     def __init__(self, app):
@@ -136,8 +136,7 @@ protected = schema.include(lambda ctx: bool(ctx.operation.definition.raw.get("se
 
 
 @pytest.fixture
-def world(make_app):
-    app = make_app()
+def world(app):
     APP_UNDER_TEST.app = app
     return World(app)
 
