@@ -2,7 +2,8 @@
 
 The database is SQLite in a temporary folder unless ``TEST_DATABASE_URL`` names
 another (``.ci/run`` points it at PostgreSQL). The schema is built once per run by
-the real migrations; each test then starts from empty tables. Under pytest-xdist
+the real migrations; each test then starts from empty tables (and the ``app``
+fixture's app is reused while no test changed it). Under pytest-xdist
 each worker has a database of its own (``<name>_gw0``, ``<name>_gw1``, ... beside
 ``TEST_DATABASE_URL``'s, created when missing), and the tests that use Redis run
 on one worker, one after another (``xdist_group("redis")``).
