@@ -207,8 +207,8 @@ def flask(python, extra):
 
 
 def test(python, extra):
-    # One pytest-xdist worker per core; the Redis tests share one worker (tests/conftest.py).
-    return run([str(python), "-m", "pytest", "-n", "auto", "--dist", "loadgroup", *extra])
+    # One pytest-xdist worker per core, each test file on one worker (tests/conftest.py).
+    return run([str(python), "-m", "pytest", "-n", "auto", "--dist", "loadfile", *extra])
 
 
 COMMANDS = {"serve": serve, "test": test, "reset": reset, "flask": flask}

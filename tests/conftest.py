@@ -4,17 +4,24 @@ The database is SQLite in a temporary folder unless ``TEST_DATABASE_URL`` names
 another (``.ci/run`` points it at PostgreSQL). The schema is built once per run by
 the real migrations; each test then starts from empty tables (and the ``app``
 fixture's app is reused while no test changed it). Under pytest-xdist
-each worker has a database of its own (``<name>_gw0``, ``<name>_gw1``, ... beside
-``TEST_DATABASE_URL``'s, created when missing), and the tests that use Redis run
-on one worker, one after another (``xdist_group("redis")``).
+(``python3 dev.py test`` runs ``-n auto --dist loadfile``: each file on one worker,
+in order) each worker has a database of its own (``<name>_gw0``, ``<name>_gw1``,
+... beside ``TEST_DATABASE_URL``'s, created when missing), the tests that use
+Redis take turns, and a ``faults`` test is skipped (it runs alone in ``.ci/run``).
 
 Constants and factories live in ``tests/helpers.py``; ``tests/README.md`` says
 which file tests what.
 """
 
+import contextlib
 import copy
 import os
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # Windows: no xdist lock (the services tests run in CI, on Linux)
+    fcntl = None
 
 import flask_migrate
 import pytest
@@ -49,33 +56,47 @@ RUN_ALONE = (
 )
 
 
-@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items):
-    """Redis is one database shared by every worker, and its tests empty it:
-    they run on one xdist worker (with ``--dist loadgroup``, as dev.py runs them).
-    A ``faults`` test restarts the servers every worker uses: it runs only alone."""
-    on_a_worker = bool(os.environ.get("PYTEST_XDIST_WORKER"))
-    for item in items:
-        if "redis_url" in getattr(item, "fixturenames", ()) or item.get_closest_marker("redis"):
-            item.add_marker(pytest.mark.xdist_group("redis"))
-        if on_a_worker and item.get_closest_marker("faults"):
-            item.add_marker(pytest.mark.skip(reason=RUN_ALONE))
+    """A ``faults`` test restarts the servers every xdist worker uses: it runs only alone."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        for item in items:
+            if item.get_closest_marker("faults"):
+                item.add_marker(pytest.mark.skip(reason=RUN_ALONE))
+
+
+@contextlib.contextmanager
+def _one_worker_at_a_time(tmp_path_factory, name):
+    """Hold a lock the run's xdist workers share (nothing to hold without xdist)."""
+    if not os.environ.get("PYTEST_XDIST_WORKER") or fcntl is None:
+        yield
+        return
+    # Each worker's temporary folder is popen-gwN inside the run's own folder.
+    with open(tmp_path_factory.getbasetemp().parent / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 @pytest.fixture
-def redis_url():
-    """The Redis named by ``TEST_REDIS_URL``, emptied so counters start at zero."""
+def redis_url(tmp_path_factory):
+    """The Redis named by ``TEST_REDIS_URL``, emptied so counters start at zero.
+
+    Every worker uses that one Redis and each test empties it: under xdist the
+    tests using it take turns (a lock held from here to the test's teardown)."""
     url = os.environ.get("TEST_REDIS_URL")
     if not url:
         skip_or_fail("needs a Redis server named by TEST_REDIS_URL")
-    client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
-    try:
-        client.flushdb()
-    except redis.RedisError as exc:
-        skip_or_fail(f"Redis at TEST_REDIS_URL is not reachable: {exc}")
-    finally:
-        client.close()
-    return url
+    with _one_worker_at_a_time(tmp_path_factory, "redis"):
+        client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+        try:
+            client.flushdb()
+        except redis.RedisError as exc:
+            skip_or_fail(f"Redis at TEST_REDIS_URL is not reachable: {exc}")
+        finally:
+            client.close()
+        yield url
 
 
 def _worker_database(url, worker):
