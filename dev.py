@@ -207,7 +207,8 @@ def flask(python, extra):
 
 
 def test(python, extra):
-    return run([str(python), "-m", "pytest", *extra])
+    # One pytest-xdist worker per core, each test file on one worker (tests/conftest.py).
+    return run([str(python), "-m", "pytest", "-n", "auto", "--dist", "loadfile", *extra])
 
 
 COMMANDS = {"serve": serve, "test": test, "reset": reset, "flask": flask}

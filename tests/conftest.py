@@ -2,63 +2,134 @@
 
 The database is SQLite in a temporary folder unless ``TEST_DATABASE_URL`` names
 another (``.ci/run`` points it at PostgreSQL). The schema is built once per run by
-the real migrations; each test then starts from empty tables.
+the real migrations; each test then starts from empty tables (and the ``app``
+fixture's app is reused while no test changed it). Under pytest-xdist
+(``python3 dev.py test`` runs ``-n auto --dist loadfile``: each file on one worker,
+in order) each worker has a database of its own (``<name>_gw0``, ``<name>_gw1``,
+... beside ``TEST_DATABASE_URL``'s, created when missing), the tests that use
+Redis take turns, and a ``faults`` test is skipped (it runs alone in ``.ci/run``).
+
+Constants and factories live in ``tests/helpers.py``; ``tests/README.md`` says
+which file tests what.
 """
 
+import contextlib
+import copy
 import os
+from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # Windows: no xdist lock (the services tests run in CI, on Linux)
+    fcntl = None
 
 import flask_migrate
 import pytest
 import redis
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from app import create_app
 from config import SETTINGS
 from extensions import db
 from models import User
-from tests.helpers import PASSWORD, empty_tables
+from tests.helpers import (
+    PASSWORD,
+    SECRET_KEY,
+    empty_tables,
+    insert_feedback,
+    insert_products,
+    password_hash,
+    services_required,  # noqa: F401 -- still importable from here
+    skip_or_fail,
+)
 
 # The suite must not depend on the developer's shell or .env file.
 for _setting in SETTINGS:
     os.environ.pop(_setting.name, None)
 os.environ["FLASK_SKIP_DOTENV"] = "1"
 
-SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
+
+RUN_ALONE = (
+    "restarts PostgreSQL and Redis under the other xdist workers' tests: "
+    "run it alone, as .ci/run does (python3 dev.py test -n 0 -m faults)"
+)
 
 
-def services_required():
-    """In CI the PostgreSQL/Redis run must exercise them, never skip."""
-    return os.environ.get("TEST_REQUIRE_SERVICES") == "1"
+def pytest_collection_modifyitems(items):
+    """A ``faults`` test restarts the servers every xdist worker uses: it runs only alone."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        for item in items:
+            if item.get_closest_marker("faults"):
+                item.add_marker(pytest.mark.skip(reason=RUN_ALONE))
 
 
-def skip_or_fail(reason):
-    """Skip a test that needs a missing service, or fail it where services are required."""
-    if services_required():
-        pytest.fail(f"{reason} (TEST_REQUIRE_SERVICES=1)")
-    pytest.skip(reason)
+@contextlib.contextmanager
+def _one_worker_at_a_time(tmp_path_factory, name):
+    """Hold a lock the run's xdist workers share (nothing to hold without xdist)."""
+    if not os.environ.get("PYTEST_XDIST_WORKER") or fcntl is None:
+        yield
+        return
+    # Each worker's temporary folder is popen-gwN inside the run's own folder.
+    with open(tmp_path_factory.getbasetemp().parent / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 @pytest.fixture
-def redis_url():
-    """The Redis named by ``TEST_REDIS_URL``, emptied so counters start at zero."""
+def redis_url(tmp_path_factory):
+    """The Redis named by ``TEST_REDIS_URL``, emptied so counters start at zero.
+
+    Every worker uses that one Redis and each test empties it: under xdist the
+    tests using it take turns (a lock held from here to the test's teardown)."""
     url = os.environ.get("TEST_REDIS_URL")
     if not url:
         skip_or_fail("needs a Redis server named by TEST_REDIS_URL")
-    client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+    with _one_worker_at_a_time(tmp_path_factory, "redis"):
+        client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+        try:
+            client.flushdb()
+        except redis.RedisError as exc:
+            skip_or_fail(f"Redis at TEST_REDIS_URL is not reachable: {exc}")
+        finally:
+            client.close()
+        yield url
+
+
+def _worker_database(url, worker):
+    """The database of one xdist worker beside ``url``'s: ``<name>_<worker>``."""
+    base = make_url(url)
+    if base.get_backend_name() == "sqlite":
+        if base.database in (None, "", ":memory:"):
+            return url
+        path = Path(base.database)
+        return base.set(database=str(path.with_stem(f"{path.stem}_{worker}"))).render_as_string(
+            hide_password=False
+        )
+    name = f"{base.database}_{worker}"
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")
     try:
-        client.flushdb()
-    except redis.RedisError as exc:
-        skip_or_fail(f"Redis at TEST_REDIS_URL is not reachable: {exc}")
+        with engine.connect() as connection:
+            known = text("SELECT 1 FROM pg_database WHERE datname = :name")
+            if connection.scalar(known, {"name": name}) is None:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
     finally:
-        client.close()
-    return url
+        engine.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory):
-    url = os.environ.get("TEST_DATABASE_URL") or "sqlite:///" + str(
-        tmp_path_factory.mktemp("db") / "test.db"
-    )
+    """The test database, migrated once per run (per worker under xdist)."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if url and worker:
+        url = _worker_database(url, worker)
+    if not url:  # tmp_path_factory already gives each worker a folder of its own
+        url = "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.db")
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": SECRET_KEY})
     with app.app_context():
         if db.engine.dialect.name == "postgresql":
@@ -87,6 +158,7 @@ def make_app(database_url):
         built.append(app)
         return app
 
+    make.built = built  # the ``app`` fixture adds the app it hands out again
     yield make
     # Some tests build apps on unreachable databases; clean up through one that is not.
     on_test_database = [a for a in built if a.config["SQLALCHEMY_DATABASE_URI"] == database_url]
@@ -98,9 +170,48 @@ def make_app(database_url):
             db.engine.dispose()
 
 
+def _shape(app):
+    """What a test could change on an app: routes, hooks, error handlers, settings."""
+    return (
+        [(rule.rule, rule.endpoint, sorted(rule.methods)) for rule in app.url_map.iter_rules()],
+        dict(app.url_map.converters),
+        dict(app.view_functions),
+        {key: list(value) for key, value in app.before_request_funcs.items()},
+        {key: list(value) for key, value in app.after_request_funcs.items()},
+        {key: list(value) for key, value in app.teardown_request_funcs.items()},
+        {  # Flask's lookups add empty entries to its defaultdicts: only handlers count
+            (blueprint, code, exception): handler
+            for blueprint, codes in app.error_handler_spec.items()
+            for code, handlers in codes.items()
+            for exception, handler in handlers.items()
+        },
+        copy.deepcopy(dict(app.config)),
+    )
+
+
+@pytest.fixture(scope="session")
+def _default_app():
+    return {}
+
+
 @pytest.fixture
-def app(make_app):
-    return make_app()
+def app(make_app, _default_app):
+    """``make_app()``: an app with the default test settings.
+
+    Building an app costs more than most tests, so each worker keeps the one it
+    built and hands it to the next test again, as long as no test changed it
+    (routes, hooks, error handlers, settings: else it builds a new one). Its
+    tables are emptied after every test like any app's, and it takes new routes
+    as a fresh app would. A test that needs an app of its own calls ``make_app()``.
+    """
+    kept = _default_app.get("app")
+    if kept is not None and _shape(kept) == _default_app["shape"]:
+        kept._got_first_request = False  # so that a test may still add routes
+        make_app.built.append(kept)
+        return kept
+    kept = make_app()
+    _default_app.update(app=kept, shape=_shape(kept))
+    return kept
 
 
 @pytest.fixture
@@ -121,8 +232,8 @@ def create_user(app):
                 email=email or f"{role}{number}@example.com",
                 role=role,
                 is_active=is_active,
+                password_hash=password_hash(password),
             )
-            user.set_password(password)
             db.session.add(user)
             db.session.commit()
             db.session.refresh(user)
@@ -172,3 +283,27 @@ def editor_headers(editor, login):
 @pytest.fixture
 def viewer_headers(viewer, login):
     return login(viewer.email)
+
+
+@pytest.fixture
+def add_products(app):
+    """Insert products directly: ``add_products({"name": "Chair"}, {})``; returns
+    their ids. Each spec is a dict of column values (see ``helpers.insert_products``)."""
+
+    def add(*specs):
+        with app.app_context():
+            return insert_products(*specs)
+
+    return add
+
+
+@pytest.fixture
+def add_feedback(app):
+    """Insert feedback directly: ``add_feedback({"rating": 5}, {})``; returns their
+    ids. Each spec is a dict of column values (see ``helpers.insert_feedback``)."""
+
+    def add(*specs):
+        with app.app_context():
+            return insert_feedback(*specs)
+
+    return add

@@ -1,10 +1,59 @@
-"""Assertions, constants and database helpers shared by the tests."""
+"""Constants, factories and assertions shared by the tests (import them from here).
 
+- ``PASSWORD``, ``SECRET_KEY``: what the fixtures' users and apps are made with.
+- ``VALID_PRODUCT``, ``VALID_FEEDBACK``: a body each create endpoint accepts.
+- ``insert_products(*specs)``, ``insert_feedback(*specs)``: the one way to put rows
+  in the database directly (in an app context); the ``add_products`` and
+  ``add_feedback`` fixtures call them for a test's app.
+- ``password_hash(password)``: a stored hash of it, computed once.
+- ``assert_problem``, ``empty_tables``, ``services_required``, ``skip_or_fail``.
+"""
+
+import os
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from flask import current_app
 from sqlalchemy import text
 
 from extensions import db
+from models import Feedback, Product
+from models.user import hash_password
 
 PASSWORD = "correct horse battery"
+SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
+
+VALID_PRODUCT = {"name": "Desk lamp", "price": "19.99", "category": "lighting"}
+VALID_FEEDBACK = {"name": "Ann", "email": "ann@example.com", "message": "Great catalog, thanks!"}
+
+# Rows inserted by the factories are created a minute apart from here, in order.
+START = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def services_required():
+    """In CI the PostgreSQL/Redis run must exercise them, never skip."""
+    return os.environ.get("TEST_REQUIRE_SERVICES") == "1"
+
+
+def skip_or_fail(reason):
+    """Skip a test that needs a missing service, or fail it where services are required."""
+    if services_required():
+        pytest.fail(f"{reason} (TEST_REQUIRE_SERVICES=1)")
+    pytest.skip(reason)
+
+
+_password_hashes = {}
+
+
+def password_hash(password=PASSWORD):
+    """``hash_password(password)`` for the app in context, computed once per hash
+    method and password: hashing is slow on purpose, and the tests make thousands
+    of users."""
+    key = (current_app.config["PASSWORD_HASH_METHOD"], password)
+    if key not in _password_hashes:
+        _password_hashes[key] = hash_password(password)
+    return _password_hashes[key]
 
 
 def empty_tables():
@@ -18,6 +67,44 @@ def empty_tables():
             db.session.execute(table.delete())
         db.session.execute(text("DELETE FROM sqlite_sequence"))
     db.session.commit()
+
+
+def _insert(model, defaults, specs):
+    rows = [model(**{**defaults(number), **spec}) for number, spec in enumerate(specs, start=1)]
+    db.session.add_all(rows)
+    db.session.commit()
+    return [row.id for row in rows]
+
+
+def insert_products(*specs):
+    """Insert one product per spec (a dict of column values over the defaults
+    below) in an app context; return their ids."""
+    return _insert(
+        Product,
+        lambda number: {
+            "name": f"Product {number}",
+            "price": Decimal("1.00"),
+            "category": "misc",
+            "created_at": START + timedelta(minutes=number),
+        },
+        specs,
+    )
+
+
+def insert_feedback(*specs):
+    """Insert one feedback per spec (a dict of column values over the defaults
+    below) in an app context; return their ids."""
+    return _insert(
+        Feedback,
+        lambda number: {
+            "name": f"Sender {number}",
+            "email": f"sender{number}@example.com",
+            "message": "A message long enough for feedback.",
+            "rating": None,
+            "created_at": START + timedelta(minutes=number),
+        },
+        specs,
+    )
 
 
 def assert_problem(response, status, code):

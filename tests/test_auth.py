@@ -96,6 +96,15 @@ def test_register_missing_fields_are_named(client):
     assert set(problem["errors"]) == {"name", "email", "password"}
 
 
+def test_a_name_of_white_space_python_trims_is_refused(client):
+    response = client.post(
+        REGISTER,
+        json={"name": "\x1d \u3000\x85", "email": "ann@example.com", "password": PASSWORD},
+    )
+    body = assert_problem(response, 400, "VALIDATION_ERROR")
+    assert list(body["errors"]) == ["name"]
+
+
 def test_sql_looking_strings_are_stored_as_text(client, app):
     name = "Robert'); DROP TABLE users;--"
     response = client.post(

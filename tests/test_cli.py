@@ -1,4 +1,4 @@
-"""The management commands."""
+"""The management commands create-user and purge-sessions (seed-demo: test_seed_demo.py)."""
 
 import pytest
 from sqlalchemy import select
@@ -61,25 +61,6 @@ def test_create_user_refuses_an_existing_email(app, viewer):
         input=PASSWORD,
     )
     assert result.exit_code == 1 and "already exists" in result.output
-
-
-def test_seed_demo_creates_one_user_per_role_once(app, login):
-    first = invoke(app, "seed-demo")
-    assert first.exit_code == 0, first.output
-    assert "admin@example.com / admin-demo-pass" in first.output
-    assert invoke(app, "seed-demo").exit_code == 0
-    with app.app_context():
-        roles = sorted(db.session.scalars(select(User.role)))
-    assert roles == ["admin", "editor", "viewer"]
-    assert login("viewer@example.com", "viewer-demo-pass")
-
-
-def test_seed_demo_is_refused_in_production(make_app):
-    app = make_app(APP_ENV="production")
-    result = invoke(app, "seed-demo")
-    assert result.exit_code == 1 and "production" in result.output
-    with app.app_context():
-        assert db.session.scalar(select(User)) is None
 
 
 def test_purge_sessions_keeps_live_ones(app, client, viewer, viewer_headers, login):

@@ -11,7 +11,7 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
-from tests.conftest import services_required
+from tests.helpers import services_required
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 

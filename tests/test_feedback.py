@@ -4,9 +4,8 @@ import pytest
 
 from extensions import db
 from models import Feedback, User
+from tests.helpers import VALID_FEEDBACK as VALID
 from tests.helpers import assert_problem
-
-VALID = {"name": "Ann", "email": "ann@example.com", "message": "Great catalog, thanks!"}
 
 
 def test_anyone_can_send_feedback(client, app):
@@ -97,13 +96,28 @@ def test_malformed_body(client):
     assert_problem(client.post("/api/feedback", data="x"), 415, "UNSUPPORTED_MEDIA_TYPE")
 
 
+FEEDBACK = (
+    '{"name": "Fay", "email": "fay@example.com", "message": "A long enough message.", "rating": %s}'
+)
+
+
+@pytest.mark.parametrize("rating", ["4.0", "5.00", "3"])
+def test_integral_json_numbers_are_integers(client, rating):
+    response = client.post("/api/feedback", data=FEEDBACK % rating, content_type="application/json")
+    assert response.status_code == 201 and response.get_json()["rating"] == int(float(rating))
+
+
+@pytest.mark.parametrize(
+    "rating", ["4.5", "1e999999999", "1E+2", '"5"', "true", "4.000000000000001"]
+)
+def test_non_integer_ratings_are_refused(client, rating):
+    response = client.post("/api/feedback", data=FEEDBACK % rating, content_type="application/json")
+    assert "rating" in assert_problem(response, 400, "VALIDATION_ERROR")["errors"]
+
+
 @pytest.fixture
-def sent(client):
-    ratings = [5, None, 3, 5]
-    return [
-        client.post("/api/feedback", json={**VALID, "rating": rating}).get_json()["id"]
-        for rating in ratings
-    ]
+def sent(add_feedback):
+    return add_feedback({"rating": 5}, {"rating": None}, {"rating": 3}, {"rating": 5})
 
 
 def test_reading_needs_editor_or_admin(client, sent, create_user, login):

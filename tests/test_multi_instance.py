@@ -19,8 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import skip_or_fail
-from tests.helpers import PASSWORD
+from tests.helpers import PASSWORD, skip_or_fail
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

@@ -1,34 +1,32 @@
 """The pagination every list shares: parameters, offset pages, cursor pages."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from extensions import db
-from models import Feedback, Product, User
-from tests.helpers import assert_problem
+from models import User
+from tests.helpers import START, assert_problem
 
 LISTS = ["/api/products", "/api/feedback", "/api/admin/users"]
-START = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture
-def products(app):
+def products(add_products):
     """37 products with many equal names, prices and creation times."""
-    with app.app_context():
-        rows = [
-            Product(
-                name=f"Name {number % 4}",
-                price=Decimal(number % 3) + Decimal("0.10"),
-                category="misc" if number % 2 else "other",
-                created_at=START + timedelta(seconds=number % 5, microseconds=number % 2),
-            )
+    add_products(
+        *(
+            {
+                "name": f"Name {number % 4}",
+                "price": Decimal(number % 3) + Decimal("0.10"),
+                "category": "misc" if number % 2 else "other",
+                "created_at": START + timedelta(seconds=number % 5, microseconds=number % 2),
+            }
             for number in range(37)
-        ]
-        db.session.add_all(rows)
-        db.session.commit()
+        )
+    )
     return 37
 
 
@@ -214,19 +212,19 @@ def test_cursor_first_page_meta(client, products):
 
 @pytest.mark.parametrize("order_by", ["id", "created_at", "rating"])
 @pytest.mark.parametrize("sort", ["asc", "desc"])
-def test_feedback_cursor_walk(client, app, editor_headers, order_by, sort):
-    with app.app_context():
-        db.session.add_all(
-            Feedback(
-                name="Someone",
-                email="s@example.com",
-                message="A message long enough.",
-                rating=[None, 1, 5, 5, 3][number % 5],
-                created_at=START + timedelta(seconds=number % 3),
-            )
+def test_feedback_cursor_walk(client, add_feedback, editor_headers, order_by, sort):
+    add_feedback(
+        *(
+            {
+                "name": "Someone",
+                "email": "s@example.com",
+                "message": "A message long enough.",
+                "rating": [None, 1, 5, 5, 3][number % 5],
+                "created_at": START + timedelta(seconds=number % 3),
+            }
             for number in range(23)
         )
-        db.session.commit()
+    )
     url = f"/api/feedback?order_by={order_by}&sort={sort}"
     seen = _walk(client, url, editor_headers)
     assert sorted(seen) == list(range(1, 24))

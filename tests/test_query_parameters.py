@@ -8,16 +8,15 @@ import pytest
 
 from extensions import db
 from models import Feedback, Product, User
-from tests.helpers import assert_problem
+from tests.helpers import VALID_FEEDBACK, VALID_PRODUCT, assert_problem
 
-PRODUCT = {"name": "Lamp", "price": "10.00", "category": "lighting", "description": None}
+PRODUCT = {**VALID_PRODUCT, "description": None}
 
 
 @pytest.fixture
-def product_id(client, editor_headers):
-    response = client.post("/api/products", json=PRODUCT, headers=editor_headers)
-    assert response.status_code == 201
-    return response.get_json()["id"]
+def product_id(add_products):
+    [product_id] = add_products({})
+    return product_id
 
 
 def assert_unknown(response, *names):
@@ -58,8 +57,7 @@ def test_create_with_an_unknown_parameter_creates_nothing(app, client, editor_he
     response = client.post("/api/products?x=1", json=PRODUCT, headers=editor_headers)
     assert_unknown(response, "x")
     assert count(app, Product) == 0
-    feedback = {"name": "Ann", "email": "ann@example.com", "message": "Lovely lamps, thanks."}
-    assert_unknown(client.post("/api/feedback?x=1", json=feedback), "x")
+    assert_unknown(client.post("/api/feedback?x=1", json=VALID_FEEDBACK), "x")
     assert count(app, Feedback) == 0
 
 

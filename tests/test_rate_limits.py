@@ -5,7 +5,7 @@ import logging
 import pytest
 import redis
 
-from tests.helpers import PASSWORD, assert_problem
+from tests.helpers import PASSWORD, VALID_FEEDBACK, assert_problem
 from web.rate_limits import feedback_limit, limiter
 
 ADDRESS_A = {"REMOTE_ADDR": "203.0.113.1"}
@@ -248,6 +248,5 @@ def test_counters_live_in_redis(limited_app, redis_url):
 
 def test_feedback_route_has_its_own_limit(make_app):
     client = make_app(RATELIMIT_ENABLED=True, RATELIMIT_FEEDBACK="2 per minute").test_client()
-    body = {"name": "Fay", "email": "fay@example.com", "message": "A long enough message."}
-    statuses = [client.post("/api/feedback", json=body).status_code for _ in range(3)]
+    statuses = [client.post("/api/feedback", json=VALID_FEEDBACK).status_code for _ in range(3)]
     assert statuses == [201, 201, 429]

@@ -155,11 +155,23 @@ def test_own_password_change_needs_the_current_password(client, viewer, viewer_h
     assert login(viewer.email)  # the old password still works
 
 
+def test_wrong_current_password_is_reported_on_that_field(client, viewer, viewer_headers):
+    response = client.patch(
+        url(viewer),
+        json={"password": "a new password", "current_password": "not it at all"},
+        headers=viewer_headers,
+    )
+    body = assert_problem(response, 400, "VALIDATION_ERROR")
+    assert body["errors"] == {"current_password": ["Incorrect password."]}
+
+
 def test_current_password_alone_is_refused(client, viewer, viewer_headers):
     response = client.patch(
         url(viewer), headers=viewer_headers, json={"current_password": PASSWORD}
     )
-    assert "current_password" in assert_problem(response, 400, "VALIDATION_ERROR")["errors"]
+    body = assert_problem(response, 400, "VALIDATION_ERROR")
+    assert "current_password" in body["errors"]
+    assert body["errors"] == {"current_password": ["Only used together with password."]}
 
 
 def test_admin_resets_another_users_password(client, viewer, admin_headers, login):
@@ -260,6 +272,22 @@ def test_only_admins_create_users(client, create_user, login, role, status, code
     headers = login(create_user(role).email)
     body = {"name": "X", "email": "x@example.com", "password": PASSWORD}
     assert_problem(client.post("/api/users", headers=headers, json=body), status, code)
+
+
+def test_is_active_must_be_a_json_boolean(client, admin_headers):
+    for value in (0, 1, 1.0, "true"):
+        response = client.post(
+            "/api/users",
+            json={
+                "name": "Bo",
+                "email": "bo@example.com",
+                "password": PASSWORD,
+                "is_active": value,
+            },
+            headers=admin_headers,
+        )
+        body = assert_problem(response, 400, "VALIDATION_ERROR")
+        assert list(body["errors"]) == ["is_active"]
 
 
 def test_anonymous_cannot_create_users(client):

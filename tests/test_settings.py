@@ -1,6 +1,8 @@
-"""Settings are checked at start; a bad value stops the start and names itself."""
+"""Settings (config.SETTINGS): checked at start, a bad value stops the start and
+names itself; the documentation's table and .env.example list them all."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -8,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from app import create_app
-from config import ConfigError, load_settings
+from config import SETTINGS, ConfigError, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -94,3 +96,64 @@ def test_flask_cli_exits_non_zero_naming_the_variable(tmp_path):
     )
     assert result.returncode != 0
     assert "ACCESS_TOKEN_TTL" in result.stderr + result.stdout
+
+
+# --- the documents that list the settings --------------------------------------------
+
+
+def _configuration_table():
+    """The rows of the settings table, from docs/configuration.md where the
+    documentation has it, else from the README's "## Configuration" section."""
+    page = ROOT / "docs" / "configuration.md"
+    if page.exists():
+        text = page.read_text(encoding="utf-8")
+    else:
+        readme = ROOT / "README.md"
+        text = readme.read_text(encoding="utf-8").split("\n## Configuration\n", 1)[1]
+        text = text.split("\n## ", 1)[0]
+    tables, rows = [], None
+    for line in [*text.splitlines(), ""]:
+        if line.startswith("|"):
+            cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+            if rows is None:
+                rows = []  # the header row
+            elif not set("".join(cells)) <= set("-: "):
+                rows.append(cells)
+        elif rows is not None:
+            tables.append(rows)
+            rows = None
+    names = {setting.name for setting in SETTINGS}
+    # The page may hold other tables (gunicorn's variables, ...): the settings
+    # table is the one naming the most settings.
+    return max(tables, key=lambda table: sum(_unquote(row[0]) in names for row in table))
+
+
+def _unquote(cell):
+    return cell.strip().strip("`")
+
+
+def _documented_settings():
+    """(name, default) pairs in the table's order; a row may list two settings
+    as "`A` / `B` | `1` / `2`"."""
+    pairs = []
+    for row in _configuration_table():
+        names = row[0].split(" / ")
+        defaults = row[1].split(" / ") if len(names) > 1 else [row[1]]
+        assert len(defaults) == len(names), row
+        pairs.extend(zip(map(_unquote, names), map(_unquote, defaults), strict=True))
+    return pairs
+
+
+def test_documented_table_is_the_settings_table():
+    documented = _documented_settings()
+    assert [name for name, _ in documented] == [setting.name for setting in SETTINGS]
+    assert documented == [
+        (setting.name, setting.shown_default or setting.default) for setting in SETTINGS
+    ]
+
+
+def test_env_example_lists_every_setting():
+    text = (ROOT / ".env.example").read_text(encoding="utf-8")
+    listed = set(re.findall(r"^#? ?([A-Z][A-Z0-9_]*)=", text, flags=re.MULTILINE))
+    missing = [setting.name for setting in SETTINGS if setting.name not in listed]
+    assert missing == []

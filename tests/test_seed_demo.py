@@ -1,11 +1,11 @@
-"""seed-demo: the catalog and feedback are added once; --products adds bulk rows."""
+"""seed-demo: one user per role, the catalog and feedback, added once; --products adds bulk rows."""
 
 from decimal import Decimal
 
 from sqlalchemy import func, select
 
 from extensions import db
-from models import Feedback, Product
+from models import Feedback, Product, User
 
 
 def _invoke(app, *args):
@@ -17,6 +17,17 @@ def _invoke(app, *args):
 def _count(app, model):
     with app.app_context():
         return db.session.scalar(select(func.count()).select_from(model))
+
+
+def test_seed_demo_creates_one_user_per_role_once(app, login):
+    first = _invoke(app, "seed-demo")
+    assert first.exit_code == 0, first.output
+    assert "admin@example.com / admin-demo-pass" in first.output
+    assert _invoke(app, "seed-demo").exit_code == 0
+    with app.app_context():
+        roles = sorted(db.session.scalars(select(User.role)))
+    assert roles == ["admin", "editor", "viewer"]
+    assert login("viewer@example.com", "viewer-demo-pass")
 
 
 def test_seed_demo_is_idempotent(app):
@@ -39,8 +50,10 @@ def test_bulk_products_are_readable(app, client):
     assert all(product["created_at"].endswith("Z") for product in body["data"])
 
 
-def test_seed_demo_refuses_production(make_app):
+def test_seed_demo_is_refused_in_production(make_app):
     app = make_app(APP_ENV="production")
     result = _invoke(app, "seed-demo")
-    assert result.exit_code == 1
+    assert result.exit_code == 1 and "production" in result.output
+    with app.app_context():
+        assert db.session.scalar(select(User)) is None
     assert _count(app, Product) == 0
