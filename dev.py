@@ -207,7 +207,7 @@ def flask(python, extra):
 
 
 def test(python, extra):
-    # One pytest-xdist worker per core, each test file on one worker (tests/conftest.py).
+    # One pytest-xdist worker per core, a test file per worker (see tests/README.md).
     return run([str(python), "-m", "pytest", "-n", "auto", "--dist", "loadfile", *extra])
 
 

@@ -64,6 +64,26 @@ def pytest_collection_modifyitems(items):
                 item.add_marker(pytest.mark.skip(reason=RUN_ALONE))
 
 
+# Files whose tests are independent and together a third of the run: with
+# --dist loadfile (dev.py) the other files run whole on one worker, in order,
+# and these are spread over the workers test by test.
+SPREAD_OVER_WORKERS = {"tests/test_api_conformance.py"}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class FileOrTestScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid):
+            path = nodeid.split("::", 1)[0]
+            return nodeid if path in SPREAD_OVER_WORKERS else path
+
+    return FileOrTestScheduling(config, log)
+
+
 @contextlib.contextmanager
 def _one_worker_at_a_time(tmp_path_factory, name):
     """Hold a lock the run's xdist workers share (nothing to hold without xdist)."""
