@@ -13,6 +13,7 @@ import web.hooks
 from blueprints import register_blueprints
 from config import engine_options, load_settings
 from extensions import db, migrate
+from models import sqlite
 
 
 def create_app(overrides=None):
@@ -42,21 +43,8 @@ def create_app(overrides=None):
     migrate.init_app(app, db, directory=os.path.join(app.root_path, "migrations"))
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
-            event.listen(db.engine, "connect", _sqlite_pragmas)
+            event.listen(db.engine, "connect", sqlite.set_pragmas)
         web.hooks.init_engine(app, db.engine)
     register_blueprints(app)
     cli.init_app(app)
     return app
-
-
-def _sqlite_pragmas(dbapi_connection, _record):
-    """Foreign keys on, WAL for concurrent readers, and wait rather than fail on a lock."""
-    cursor = dbapi_connection.cursor()
-    for pragma in (
-        "foreign_keys = ON",
-        "journal_mode = WAL",
-        "synchronous = NORMAL",
-        "busy_timeout = 5000",
-    ):
-        cursor.execute(f"PRAGMA {pragma}")
-    cursor.close()

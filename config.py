@@ -510,6 +510,9 @@ def engine_options(config):
     traceback) names the SQL statement but never its values, which can be
     password hashes, tokens or whatever a client sent.
 
+    On SQLite, writers queue for the database (``models/sqlite.py``) instead of
+    retrying on SQLite's busy handler.
+
     Behind PgBouncer in transaction pooling (``DB_POOLER=pgbouncer``) each
     transaction may run on a different server connection, so nothing may outlive
     a transaction on one. The service keeps no session state (it only ever uses
@@ -521,7 +524,13 @@ def engine_options(config):
     ``client_idle_timeout``) before a request meets it.
     """
     if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        return {"hide_parameters": True, "connect_args": {"timeout": 5}}
+        from models.sqlite import WriterQueueConnection  # writers queue: models/sqlite.py
+
+        return {
+            "hide_parameters": True,
+            # timeout: how long a writer waits for the database (SQLite's busy timeout)
+            "connect_args": {"timeout": 5, "factory": WriterQueueConnection},
+        }
     connect_args = {"connect_timeout": 5}
     if config["DB_POOLER"] == "pgbouncer":
         connect_args["prepare_threshold"] = None

@@ -191,7 +191,7 @@ def reset(python, extra):
             file=sys.stderr,
         )
         return 1
-    for suffix in ("", "-wal", "-shm"):
+    for suffix in ("", "-wal", "-shm", "-writers"):
         DEFAULT_DATABASE.with_name(DEFAULT_DATABASE.name + suffix).unlink(missing_ok=True)
     print(f"Deleted {DEFAULT_DATABASE.relative_to(ROOT)}; creating it again ...", flush=True)
     for step in (["db", "upgrade"], ["seed-demo"]):
