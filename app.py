@@ -3,7 +3,6 @@
 import os
 
 from dotenv import load_dotenv
-from flask import Flask
 from flask.helpers import get_load_dotenv
 from sqlalchemy import event
 
@@ -14,6 +13,7 @@ from blueprints import register_blueprints
 from config import engine_options, load_settings
 from extensions import db, migrate
 from models import sqlite
+from web.flask_app import ApiFlask
 
 
 def create_app(overrides=None):
@@ -23,7 +23,7 @@ def create_app(overrides=None):
     ``ACCESS_TOKEN_TTL``, ...) that win over the environment and are checked the
     same way; any other key is copied into ``app.config`` as it is.
     """
-    app = Flask(__name__, instance_relative_config=True)
+    app = ApiFlask(__name__, instance_relative_config=True)
     overrides = dict(overrides or {})
     if get_load_dotenv():  # FLASK_SKIP_DOTENV, read as Flask's own CLI reads it
         load_dotenv(os.path.join(app.root_path, ".env"))

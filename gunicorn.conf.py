@@ -20,6 +20,7 @@ each worker, never in the master. ``post_worker_init`` reports the workers of a
 re-executed master ready to the restart script.
 """
 
+import gc
 import multiprocessing
 import os
 import shutil
@@ -144,13 +145,20 @@ def on_exit(server):
 
 
 def post_worker_init(worker):
-    """Report a worker of a re-executed master ready: the app has loaded in it.
+    """The app has loaded in the worker: set its objects aside from the garbage
+    collector, and report a worker of a re-executed master ready.
+
+    ``gc.freeze()`` moves every object alive now (modules, the app, its routes,
+    schemas and mappers: about 100,000) to a generation the collector never
+    scans, so its periodic full collections only walk what requests create:
+    about 10 µs less per request, measured in ``bench/README.md``.
 
     During ``deploy/gunicorn-reexec.sh`` the new master runs with ``GUNICORN_PID``
     set (until the old master is gone); each of its workers appends its pid to
     ``<pidfile>.2.ready`` once the app is loaded, and the script retires the old
     master only when every new worker has done so.
     """
+    gc.freeze()
     if worker.cfg.pidfile and os.environ.get("GUNICORN_PID"):
         try:
             with open(f"{worker.cfg.pidfile}.2.ready", "a", encoding="ascii") as ready:

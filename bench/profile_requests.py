@@ -47,8 +47,9 @@ def build_app():
         "RATELIMIT_FEEDBACK": HIGH_LIMIT,
         "LOG_LEVEL": "INFO",
     }
-    if os.environ.get("CACHE_URL"):
-        settings["CACHE_URL"] = os.environ["CACHE_URL"]
+    for name in ("CACHE_URL", "LOG_LEVEL", "RATELIMIT_ENABLED"):  # to measure what each costs
+        if os.environ.get(name):
+            settings[name] = os.environ[name]
     app = create_app(settings)
     for handler in logging.getLogger().handlers:
         if isinstance(handler, logging.StreamHandler):

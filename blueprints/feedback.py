@@ -34,9 +34,7 @@ def create_feedback():
     """
     sender = optional_user()
     data = parse_body(FEEDBACK)
-    feedback = Feedback(**data, user_id=sender.id if sender else None)
-    db.session.add(feedback)
-    db.session.flush()  # assigns the id the response names
+    feedback = Feedback.insert(**data, user_id=sender.id if sender else None)
     location = url_for("feedback.get_feedback", feedback_id=feedback.id)
     return commit_with_response((FEEDBACK.dump(feedback), 201, {"Location": location}))
 

@@ -9,5 +9,6 @@
 - ``idempotency``: ``Idempotency-Key`` on creates, so a retry replays the first success;
 - ``proxies``: what to believe of ``X-Forwarded-*`` headers;
 - ``request_log``: request ids and the JSON log line;
+- ``flask_app``: ``ApiFlask``, the app's Flask class (a cheaper sync check per hook);
 - ``hooks``: ``init_app(app)``, which registers all of the above in one stated order.
 """

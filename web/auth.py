@@ -86,11 +86,12 @@ def _authenticate():
 
 def authentication():
     """The request's authentication, computed on first use and kept on ``g``."""
-    if "authentication" not in g:
-        g.authentication = _authenticate()
-        if g.authentication.reason:
-            note_auth_failure(g.authentication.reason)
-    return g.authentication
+    auth = g.get("authentication")
+    if auth is None:
+        auth = g.authentication = _authenticate()
+        if auth.reason:
+            note_auth_failure(auth.reason)
+    return auth
 
 
 def note_auth_failure(reason):

@@ -23,9 +23,12 @@ one module-level ``limiter`` follows whichever app serves the request.
 import logging
 import math
 import time
+from collections import defaultdict
 
 from flask import current_app, g, request
+from flask.globals import request_ctx
 from flask_limiter import Limiter, RateLimitExceeded, RequestLimit
+from flask_limiter._extension import LimiterContext
 from flask_limiter.util import get_qualified_name, get_remote_address
 from limits import parse_many
 from limits.storage import MemoryStorage
@@ -113,6 +116,19 @@ class _Limiter(Limiter):
     (Flask-Limiter then falls back to counting in memory).
     """
 
+    @property
+    def context(self):
+        """Flask-Limiter's state for this request, kept where Flask-Limiter keeps it.
+
+        Read several times per request; Flask-Limiter's own property looks the
+        request context up through its proxy three times on each read.
+        """
+        ctx = request_ctx._get_current_object()
+        contexts = ctx.__dict__.get("_limiter_request_context")
+        if contexts is None:
+            contexts = ctx._limiter_request_context = defaultdict(LimiterContext)
+        return contexts[self]
+
     def _check_request_limit(self, callable_name=None, in_middleware=True):
         if self._storage_dead or not (self.enabled and self.initialized):
             return super()._check_request_limit(callable_name, in_middleware)
@@ -168,15 +184,17 @@ class _Limiter(Limiter):
             request_limit._window = window  # the headers need no second storage read
             checked.append(request_limit)
             if not allowed:
-                self.context.view_rate_limit = request_limit
-                self.context.view_rate_limits = checked
+                context = self.context
+                context.view_rate_limit = request_limit
+                context.view_rate_limits = checked
                 self.logger.info(
                     "ratelimit %s (%s) exceeded at endpoint: %s", runtime_limit.limit, key, endpoint
                 )
                 raise RateLimitExceeded(runtime_limit)
         if checked:
-            self.context.view_rate_limit = checked[0]
-            self.context.view_rate_limits = checked
+            context = self.context
+            context.view_rate_limit = checked[0]
+            context.view_rate_limits = checked
 
     def _hit(self, item, args):
         """Count one request against ``item``: (allowed, window or None).
@@ -276,11 +294,10 @@ current_password_attempts = FailedAttempts("RATELIMIT_LOGIN", "current_password"
 @limiter.request_filter
 def _not_limited():
     """Requests no limit applies to: a disabled app, preflights, paths outside /api."""
-    return (
-        not current_app.config["RATELIMIT_ENABLED"]
-        or request.method == "OPTIONS"
-        or not (request.path == "/api" or request.path.startswith("/api/"))
-    )
+    if not current_app.config["RATELIMIT_ENABLED"] or request.method == "OPTIONS":
+        return True
+    path = request.path
+    return not (path == "/api" or path.startswith("/api/"))
 
 
 def _rate_limit_headers(response):

@@ -32,10 +32,13 @@ request_log = logging.getLogger("api.request")
 
 def request_id():
     """The request's id: a well-formed incoming ``X-Request-ID``, else a new one."""
-    if "request_id" not in g:
+    found = g.get("request_id")
+    if found is None:
         incoming = request.headers.get("X-Request-ID", "")
-        g.request_id = incoming if REQUEST_ID_PATTERN.fullmatch(incoming) else uuid.uuid4().hex
-    return g.request_id
+        found = g.request_id = (
+            incoming if REQUEST_ID_PATTERN.fullmatch(incoming) else uuid.uuid4().hex
+        )
+    return found
 
 
 class JsonFormatter(logging.Formatter):
