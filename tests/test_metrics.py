@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry
+from prometheus_client.mmap_dict import MmapedDict, mmap_key
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.pool import QueuePool
@@ -91,6 +92,21 @@ def test_metrics_are_prometheus_text_outside_api(metrics_app):
     assert "# TYPE http_request_duration_seconds histogram" in text
     assert 'app_info{version="1.0.0"} 1.0' in text
     assert_problem(client.get("/api/metrics"), 404, "NOT_FOUND")
+
+
+def test_a_scrape_skips_a_worker_file_still_being_created(metrics_app, tmp_path, monkeypatch):
+    """A worker creates its file empty, then sizes it: a scrape in between is 200
+    with every other worker's values, not a 500 from the half-made file."""
+    written = MmapedDict(str(tmp_path / "counter_101.db"))
+    written.write_value(mmap_key("jobs_total", "jobs_total", [], [], "Jobs."), 3.0, 0.0)
+    written.close()
+    (tmp_path / "counter_102.db").touch()  # the file a worker has just opened
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+
+    response = metrics_app.test_client().get("/metrics")
+
+    assert response.status_code == 200
+    assert value(samples(response.get_data(as_text=True)), "jobs_total") == 3.0
 
 
 def test_metrics_token_is_required_when_set(make_app):

@@ -24,6 +24,7 @@ Recording costs a dictionary lookup and two lock-protected additions per
 request (a few microseconds); a scrape only reads the values.
 """
 
+import glob
 import hmac
 import os
 import threading
@@ -176,10 +177,30 @@ def metrics_view():
         raise Unauthenticated("Send the metrics token as 'Authorization: Bearer <token>'.")
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
+        _WorkerFilesCollector(registry)
     else:
         registry = REGISTRY
     return current_app.response_class(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
+
+
+class _WorkerFilesCollector(multiprocess.MultiProcessCollector):
+    """prometheus_client's collector, minus the files a worker is creating right now.
+
+    A worker creates its file empty and then sizes it; a scrape that reads it in
+    between fails to parse it (``struct.error``), which would answer the scrape
+    500. An empty file holds no values yet, so leaving it out loses nothing.
+    """
+
+    def collect(self):
+        files = [path for path in glob.glob(os.path.join(self._path, "*.db")) if _has_data(path)]
+        return self.merge(files, accumulate=True)
+
+
+def _has_data(path):
+    try:
+        return os.path.getsize(path) > 0
+    except OSError:  # gone since the glob (a dead worker's live gauge): nothing to read
+        return False
 
 
 def watch_pool(engine):
