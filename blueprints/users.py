@@ -25,14 +25,12 @@ USER_UPDATE = {"PUT": UserUpdateSchema(), "PATCH": UserUpdateSchema(partial=True
 
 
 def _visible_user(user_id):
-    """The user if the caller is that user or an admin.
+    """The user (its ORM row) if the caller is that user or an admin.
 
     Anyone else gets the same 404 as for a missing id, so ids reveal nothing.
     """
     caller = require_user()
-    if caller.id == user_id:
-        return caller
-    if not caller.is_admin:
+    if caller.id != user_id and not caller.is_admin:
         raise NotFoundError("User not found.")
     user = db.session.get(User, user_id)
     if user is None:
@@ -82,6 +80,9 @@ def get_user(user_id):
 
     Another user's id is 404 for a non-admin, as if it did not exist.
     """
+    caller = require_user()
+    if caller.id == user_id:  # what the token lookup read is the row itself
+        return USER.dump(caller)
     return USER.dump(_visible_user(user_id))
 
 
@@ -101,7 +102,7 @@ def update_user(user_id):
     data = parse_body(USER_UPDATE[request.method])
     if ADMIN_ONLY_FIELDS & data.keys() and not caller.is_admin:
         raise Forbidden("Only an admin may change role or is_active.")
-    if "password" in data and user is caller:
+    if "password" in data and user.id == caller.id:
         _check_current_password(user, data)
     update_account(user, data)
     return USER.dump(user)

@@ -25,7 +25,6 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm.attributes import set_committed_value
 
 from errors import Unauthenticated
 from extensions import db
@@ -190,7 +189,8 @@ def open_sessions(user):
 
 
 def touch(session, now):
-    """Record that ``session`` was used, if it was last recorded a minute ago or more.
+    """Record that ``session`` (its ``id`` and ``last_used_at``) was used, if it was
+    last recorded a minute ago or more.
 
     On a connection of its own, so the request's transaction is neither committed
     nor expired by it, and best effort: a failure is logged and the request goes on.
@@ -212,4 +212,3 @@ def touch(session, now):
             extra={"session_id": session.id, "error": type(exc).__name__},
         )
         return
-    set_committed_value(session, "last_used_at", now)
