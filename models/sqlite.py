@@ -4,7 +4,7 @@ SQLite lets one connection write at a time. A second writer is told "busy" and
 SQLite's busy handler retries it after sleeps of 1, 2, 5, 10 ms and more, so
 with several processes writing (gunicorn workers, the CLI) most of a contended
 write's time is spent sleeping or retrying: measured with two processes sending
-feedback, 1.4 ms of CPU and 1.9 ms per write, against 1.2 ms and 1.3 ms when
+feedback, 1.4 ms of CPU and 1.9 ms per write, against 0.9 ms and 1.0 ms when
 the writers queue instead (``bench/README.md``).
 
 ``WriterQueueConnection`` makes them queue: before a connection's first write

@@ -175,9 +175,9 @@ def _get(state, key):
 
 
 def _rebuild(entry):
+    from web.http_cache import answer_conditionally  # here: http_cache imports this module
+
     body, etag, headers = entry
     response = current_app.response_class(body, headers=headers)
     response.set_etag(etag)
-    response.make_conditional(request)
-    response.headers.pop("Date", None)  # as http_cache does: the HTTP server sends its own
-    return response
+    return answer_conditionally(response)
