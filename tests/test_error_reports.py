@@ -27,12 +27,14 @@ BODY_EMAIL = "body.user@example.com"
 ERROR_EMAIL = "boom.user@example.com"
 TOKEN = "token-secret-value-4242"
 COOKIE = "cookie-secret-value-777"
+DB_SECRET = "quoted-by-the-database-5150"
 
 # The test's own app: the service plus one route that fails the way a bug does.
 APP_SCRIPT = r"""
 import json, sys
 import sentry_sdk
 from flask import request
+from sqlalchemy.exc import IntegrityError
 from app import create_app
 
 given = json.load(sys.stdin)
@@ -43,6 +45,16 @@ def boom():
     password = request.get_json()["password"]  # a local variable: never sent
     raise RuntimeError(f"Key (email)=({given['error_email']}) already exists; {len(password)}")
 
+@app.post("/test-only/db-boom")
+def db_boom():
+    # PostgreSQL's message for a duplicate key quotes the value in its DETAIL.
+    detail = f"Key (name)=({given['db_secret']}) already exists."
+    raise IntegrityError(
+        "INSERT INTO products (name) VALUES (%(name)s)",
+        {"name": given["db_secret"]},
+        Exception(f"duplicate key value violates unique constraint\nDETAIL:  {detail}"),
+    )
+
 client = app.test_client()
 answers = {}
 answers["boom"] = client.post(
@@ -50,6 +62,7 @@ answers["boom"] = client.post(
     json=given["body"],
     headers={"Authorization": "Bearer " + given["token"], "Cookie": "session=" + given["cookie"]},
 )
+answers["db_boom"] = client.post("/test-only/db-boom", json={})
 answers["unauthenticated"] = client.post(
     "/api/auth/login", json={"email": "nobody@example.com", "password": "wrong password"}
 )
@@ -127,6 +140,7 @@ def test_a_500_is_reported_with_its_request_id_and_nothing_the_client_sent(
         "error_email": ERROR_EMAIL,
         "token": TOKEN,
         "cookie": COOKIE,
+        "db_secret": DB_SECRET,
     }
     run = subprocess.run(  # noqa: S603 -- this interpreter, the script above
         [sys.executable, "-c", APP_SCRIPT],
@@ -145,9 +159,12 @@ def test_a_500_is_reported_with_its_request_id_and_nothing_the_client_sent(
     assert answers["not_found"]["status"] == 404
     assert answers["validation"]["status"] == 400
 
-    # One report: the 500's. Errors the service answers on purpose are not reported.
-    [event] = sentry.events()
-    assert event["tags"]["request_id"] == answers["boom"]["request_id"]
+    assert answers["db_boom"]["status"] == 500
+
+    # One report per 500. Errors the service answers on purpose are not reported.
+    events = {event["tags"]["request_id"]: event for event in sentry.events()}
+    assert events.keys() == {answers["boom"]["request_id"], answers["db_boom"]["request_id"]}
+    event = events[answers["boom"]["request_id"]]
     assert event["release"] == "1.0.0"
     assert event["environment"] == "development"
     [exception] = event["exception"]["values"]
@@ -156,8 +173,13 @@ def test_a_500_is_reported_with_its_request_id_and_nothing_the_client_sent(
     assert event["request"]["method"] == "POST"
     assert event["request"]["url"].endswith("/test-only/boom")
 
+    [database_error] = events[answers["db_boom"]["request_id"]]["exception"]["values"]
+    assert database_error["type"] == "IntegrityError"
+    assert "message withheld" in database_error["value"]
+    assert "[SQL: INSERT INTO products" in database_error["value"]
+
     everything = b"".join(sentry.envelopes)
-    for secret in (BODY_SECRET, BODY_EMAIL, ERROR_EMAIL, TOKEN, COOKIE):
+    for secret in (BODY_SECRET, BODY_EMAIL, ERROR_EMAIL, TOKEN, COOKIE, DB_SECRET):
         assert secret.encode() not in everything, secret
     assert b"authorization" not in everything.lower()
     assert b"cookie" not in everything.lower()

@@ -17,6 +17,9 @@ are never read (``max_request_body_size="never"``), local variables are not
 captured, and ``scrub_event`` removes request bodies, cookies, query strings,
 ``Authorization`` headers, bearer tokens and email addresses anywhere in the
 event (request, breadcrumbs, extra data, exception messages) before it is sent.
+A database error's message, which can quote a value (PostgreSQL's ``DETAIL: Key
+(name)=(...)``), is replaced by its class, SQLSTATE and statement, as in the
+logs (``web/request_log.py``).
 Sentry's performance tracing stays off: OpenTelemetry does tracing.
 """
 
@@ -31,7 +34,7 @@ from sentry_sdk.integrations.logging import LoggingIntegration
 from sentry_sdk.integrations.sqlalchemy import SqlalchemyIntegration
 
 from config import VERSION
-from web.request_log import request_id
+from web.request_log import request_id, withheld_database_messages
 
 EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
 BEARER = re.compile(r"(?i)\b(bearer)\s+[\w.~+/=-]+")
@@ -84,12 +87,18 @@ def report(exc):
     sentry_sdk.capture_exception(exc, tags={"request_id": request_id()}, user=user)
 
 
-def scrub_event(event, _hint):
-    """Remove what the client sent and any email address from an event."""
+def scrub_event(event, hint):
+    """Remove what the client sent, database messages and any email address from an event."""
     request = event.get("request")
     if isinstance(request, dict):
         for part in REQUEST_PARTS_DROPPED:
             request.pop(part, None)
+    exc_info = (hint or {}).get("exc_info")
+    if exc_info:
+        withheld = withheld_database_messages(exc_info[1])
+        for exception in (event.get("exception") or {}).get("values") or []:
+            if exception.get("value") in withheld:
+                exception["value"] = withheld[exception["value"]]
     return _scrub(event)
 
 

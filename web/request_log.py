@@ -92,6 +92,20 @@ class JsonFormatter(logging.Formatter):
         return text
 
 
+def withheld_database_messages(error):
+    """``{message: what to show instead}`` for each database error in ``error``'s
+    chain: the summaries ``formatException`` puts in tracebacks, for other reports
+    of the same error (``web/error_reports.py``)."""
+    withheld = {}
+    for link in _chain(error):
+        if isinstance(link, StatementError):
+            withheld[str(link)] = _database_error_summary(link)
+            if link.orig is not None:
+                withheld[str(link.orig)] = _driver_error_summary(link.orig)
+    withheld.pop("", None)
+    return withheld
+
+
 def _chain(error):
     """An exception and those it was raised from or while handling, each once."""
     seen = set()
