@@ -1,5 +1,6 @@
 """Registration, login, logout, tokens and their revocation."""
 
+import dataclasses
 from datetime import timedelta
 
 import pytest
@@ -10,7 +11,9 @@ from sqlalchemy import select
 from extensions import db
 from models import AuthSession, User
 from models.base import utcnow
+from schemas.user import UserSchema
 from tests.helpers import PASSWORD, assert_problem
+from web.auth import Caller
 
 REGISTER = "/api/auth/register"
 LOGIN = "/api/auth/login"
@@ -299,3 +302,9 @@ def test_an_authenticated_request_costs_one_query(app, client, viewer, viewer_he
     finally:
         event.remove(engine, "before_cursor_execute", count)
     assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 2
+
+
+def test_the_caller_snapshot_has_every_field_a_user_is_shown_with():
+    """``/auth/me`` and reading oneself dump the ``Caller`` the token lookup read:
+    a field added to ``UserSchema`` must be read by that lookup too."""
+    assert {field.name for field in dataclasses.fields(Caller)} == set(UserSchema().fields)
