@@ -51,6 +51,22 @@ def test_a_listed_host_is_answered_whatever_the_port(guarded, host):
     assert response.get_json()["links"]["self"].startswith(f"http://{host}/")
 
 
+@pytest.mark.parametrize("host", ["API.Example.com", "LOCALHOST:5000"])
+def test_a_listed_host_in_capitals_is_the_same_host(guarded, host):
+    response = guarded.get("/api/products", headers={"Host": host})
+    assert response.status_code == 200
+    assert response.get_json()["links"]["self"].startswith(f"http://{host.lower()}/")
+
+
+def test_a_forwarded_host_in_capitals_is_the_same_host(make_app):
+    client = make_app(TRUSTED_HOSTS="api.example.com", TRUSTED_PROXIES=1).test_client()
+    response = client.get(
+        "/api/products", headers={"Host": "10.0.0.5", "X-Forwarded-Host": "Api.Example.COM"}
+    )
+    assert response.status_code == 200
+    assert response.get_json()["links"]["self"].startswith("http://api.example.com/")
+
+
 def test_links_and_link_header_use_only_the_trusted_host(make_app, products):
     client = make_app(TRUSTED_HOSTS="api.example.com").test_client()
     response = client.get("/api/products?limit=1", headers={"Host": "api.example.com"})

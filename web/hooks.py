@@ -80,8 +80,8 @@ from web.validation import IdConverter, reject_undeclared_query
 
 def init_app(app):
     configure_logging(app.config["LOG_LEVEL"])
+    trust_hosts(app)  # wraps the WSGI app before ProxyFix does: runs after it
     trust_proxies(app)
-    trust_hosts(app)
     app.url_map.converters["id"] = IdConverter
     app.session_interface = NoCookieSessions()
 

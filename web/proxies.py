@@ -27,9 +27,28 @@ def trust_hosts(app):
     the list raises ``SecurityError``, which ``errors.py`` answers as 400
     INVALID_HOST. So no link, ``Location`` or cached page is built from a forged
     host. Unset, any host is answered: warned about in production.
+
+    Host names are case-insensitive (RFC 9110), but Werkzeug compares them as
+    written, so the ``Host`` is lower-cased first (the list already is): call this
+    before ``trust_proxies``, so that it also sees the host ProxyFix takes from
+    ``X-Forwarded-Host``. Links are then built from the lower-case name.
     """
+    app.wsgi_app = _LowerCaseHost(app.wsgi_app)
     if app.config["APP_ENV"] == "production" and not app.config["TRUSTED_HOSTS"]:
         log.warning(
             "TRUSTED_HOSTS is not set: any Host header is answered and reflected into "
             "links; set TRUSTED_HOSTS to the host names clients use"
         )
+
+
+class _LowerCaseHost:
+    """WSGI middleware: the request's ``Host`` header in lower case."""
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ, start_response):
+        host = environ.get("HTTP_HOST")
+        if host:
+            environ["HTTP_HOST"] = host.lower()
+        return self.wsgi_app(environ, start_response)
