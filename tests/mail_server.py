@@ -7,7 +7,6 @@ with the openssl command, for the STARTTLS and smtps tests.
 """
 
 import shutil
-import socket
 import ssl
 import subprocess
 from contextlib import contextmanager
@@ -19,6 +18,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
 from tests.conftest import skip_or_fail
+from tests.servers import free_port
 
 USER, SECRET = "mailer", "mail-secret"
 
@@ -63,12 +63,6 @@ class _Handler:
 def _authenticate(server, session, envelope, mechanism, auth_data):
     ok = auth_data.login == USER.encode() and auth_data.password == SECRET.encode()
     return AuthResult(success=ok, auth_data=auth_data)
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @contextmanager

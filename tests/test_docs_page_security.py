@@ -9,17 +9,12 @@ and reports no policy violation.
 import base64
 import hashlib
 import re
-import shutil
-import subprocess
-import threading
 
 import pytest
-from werkzeug.serving import make_server
 
-from tests.conftest import services_required
+from tests.servers import require_chromium, run_headless_chromium, serve_in_thread
 
 PAGES = ["/api/docs", "/api/docs/", "/api/docs/index.html"]
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def _directives(policy):
@@ -62,39 +57,15 @@ def test_assets_and_the_document_carry_no_page_policy(client):
 
 @pytest.fixture
 def live_server(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
+    with serve_in_thread(app) as url:
+        yield url
 
 
 def test_chromium_renders_the_page_without_a_policy_violation(live_server, tmp_path):
-    if CHROMIUM is None:
-        if services_required():
-            pytest.fail("chromium is required here (TEST_REQUIRE_SERVICES=1); .ci/run installs it")
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    command = [
-        CHROMIUM,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--enable-logging=stderr",
-        "--v=0",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        "--virtual-time-budget=15000",
-        "--dump-dom",
-        f"{live_server}/api/docs",
-    ]
-    # The installed browser, on a loopback URL this test made.
-    result = subprocess.run(command, capture_output=True, text=True, timeout=90, check=False)  # noqa: S603
-    assert result.returncode == 0, result.stderr[-2000:]
+    require_chromium()
+    result = run_headless_chromium(
+        f"{live_server}/api/docs", tmp_path / "profile", "--enable-logging=stderr", "--v=0"
+    )
     assert "opblock" in result.stdout  # operations were rendered
     violations = [line for line in result.stderr.splitlines() if "Content Security Policy" in line]
     assert violations == []

@@ -28,14 +28,11 @@ import random
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 import uuid
 from collections import Counter
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -47,11 +44,10 @@ from extensions import db
 from models import Feedback, Product, User
 from tests.conftest import skip_or_fail
 from tests.helpers import PASSWORD
+from tests.servers import ROOT, Gunicorn
 
 pytestmark = [pytest.mark.faults, pytest.mark.redis]
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
 FIGURES = ROOT / "bench" / "results" / "faults.txt"
 
 WORKERS = 3
@@ -61,6 +57,7 @@ PAUSE = 0.05  # seconds between one thread's creates
 REQUEST_TIMEOUT = 10
 MAX_ATTEMPTS = 60  # per create; the pause between attempts grows to 2 s: about 2 minutes
 READY_TIMEOUT = 30
+STOP_GRACE = 20  # seconds for gunicorn to stop before it is killed
 # Seconds into the load at which each fault strikes.
 KILL_WORKER_AT = 4
 RESTART_POSTGRESQL_AT = 8
@@ -191,45 +188,8 @@ def _needs_local_servers(database_url, redis_url):
 # -- gunicorn ----------------------------------------------------------------
 
 
-def _free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Service:
-    """One gunicorn master and its workers on a loopback port."""
-
-    def __init__(self, env, log_path):
-        self.port = _free_port()
-        self.log_path = log_path
-        self._log = open(log_path, "w")  # noqa: SIM115 -- closed in stop()
-        self.process = subprocess.Popen(  # noqa: S603 -- the venv's own gunicorn
-            [str(BIN / "gunicorn"), "app:create_app()", "--config", "gunicorn.conf.py"],
-            cwd=ROOT,
-            env={
-                **env,
-                "GUNICORN_BIND": f"127.0.0.1:{self.port}",
-                "WEB_CONCURRENCY": str(WORKERS),
-            },
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-
-    def workers(self):
-        """Pids of the master's worker processes, read from /proc."""
-        pids = []
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            parent = int(stat.rpartition(")")[2].split()[1])
-            if parent == self.process.pid:
-                pids.append(int(entry))
-        return pids
+class Service(Gunicorn):
+    """One gunicorn master and its workers on a loopback port, under the load."""
 
     def kill_a_worker(self):
         workers = self.workers()
@@ -250,29 +210,6 @@ class Service:
             return response.status, response.headers, response.read()
         finally:
             connection.close()
-
-    def wait_ready(self, path="/readyz"):
-        def answers():
-            try:
-                return self.request("GET", path)[0] == 200
-            except (OSError, http.client.HTTPException):
-                return False
-
-        return self.process.poll() is None and _wait_for(answers, READY_TIMEOUT)
-
-    def log_tail(self, lines=60):
-        self._log.flush()
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
-        self._log.close()
 
 
 # -- the client --------------------------------------------------------------
@@ -399,8 +336,7 @@ def strike(service, figures, started, database_url):
 @pytest.fixture
 def service(make_app, database_url, redis_url, tmp_path):
     _needs_local_servers(database_url, redis_url)
-    env = {
-        **os.environ,
+    settings = {
         "FLASK_SKIP_DOTENV": "1",
         "APP_ENV": "development",
         "SECRET_KEY": secrets.token_urlsafe(48),
@@ -414,14 +350,13 @@ def service(make_app, database_url, redis_url, tmp_path):
     }
     running = None
     try:
-        running = Service(env, tmp_path / "gunicorn.log")
-        if not running.wait_ready("/healthz"):
-            pytest.fail(f"gunicorn did not start:\n{running.log_tail()}")
+        running = Service(settings, workers=WORKERS, log_path=tmp_path / "gunicorn.log")
+        running.wait_ready("/healthz", READY_TIMEOUT)
         yield running
     finally:
         try:
             if running is not None:
-                running.stop()
+                running.stop(grace=STOP_GRACE)
         finally:
             leave_servers_running()
 
@@ -458,7 +393,7 @@ def test_every_create_happens_once_through_worker_kill_and_server_restarts(
     # Recovered without a restart: the same master, a full set of workers again,
     # /readyz answers 200, and a new create works.
     recovered = (
-        service.wait_ready("/readyz")
+        service.wait_until_answers("/readyz", READY_TIMEOUT)
         and service.process.pid == master
         and _wait_for(lambda: len(service.workers()) == WORKERS, 10)
     )

@@ -19,15 +19,10 @@ them against gunicorn, where the body is really chunked and the path really raw.
 
 import io
 import json
-import os
 import socket
-import subprocess
-import sys
-import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from gunicorn.http.errors import InvalidChunkSize
@@ -41,9 +36,7 @@ from models.base import utcnow
 from services import password_reset
 from tests.conftest import SECRET_KEY
 from tests.helpers import assert_problem
-
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
+from tests.servers import Gunicorn
 
 # The operations of the document, read once at import so pytest lists one test per
 # operation; the tests send their probes to an app on the test database.
@@ -545,54 +538,19 @@ def log_lines(caplog):
 # Against gunicorn: a raw socket, so the path and the chunked body are sent as is.
 
 
-def _free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def gunicorn_url(make_app, database_url, tmp_path):
     make_app()  # its teardown empties the tables
-    port = _free_port()
-    log_path = tmp_path / "gunicorn.log"
-    env = {
-        **os.environ,
+    settings = {
         "FLASK_SKIP_DOTENV": "1",
         "SECRET_KEY": SECRET_KEY,
         "DATABASE_URL": database_url,
         "RATELIMIT_ENABLED": "false",
         "LOG_LEVEL": "WARNING",
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
-        "WEB_CONCURRENCY": "1",
     }
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(  # noqa: S603 -- the venv's own gunicorn
-            [str(BIN / "gunicorn"), "app:create_app()", "--config", "gunicorn.conf.py"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    if _raw(port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")[0] == 200:
-                        break
-                except OSError:
-                    pass
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"gunicorn did not start:\n{log_path.read_text()}")
-                time.sleep(0.2)
-            yield port
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
+    with Gunicorn(settings, workers=1, log_path=tmp_path / "gunicorn.log") as server:
+        server.wait_ready()
+        yield server.port
 
 
 def _raw(port, request):

@@ -10,15 +10,12 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
 import urllib.request
 import uuid
-from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -30,9 +27,8 @@ from sqlalchemy.pool import QueuePool
 from extensions import db
 from tests.conftest import skip_or_fail
 from tests.helpers import PASSWORD, assert_problem
+from tests.servers import Gunicorn
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
 TOKEN = "metrics-token-" + "x" * 32
 PRODUCT_RULE = "/api/products/<id:product_id>"
 READY_TIMEOUT = 30
@@ -267,35 +263,12 @@ def test_idempotent_replays_are_counted(metrics_app, scrape):
 # --- gunicorn: two workers, one exposition -----------------------------------
 
 
-def _free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _children(pid):
-    """Process ids whose parent is ``pid`` (Linux /proc)."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return sorted(found)
-
-
-class Instance:
+class Instance(Gunicorn):
     """A gunicorn master with two workers, METRICS_ENABLED, on a loopback port."""
 
     def __init__(self, database_url, metrics_dir, log_path):
-        self.port = _free_port()
         self.metrics_dir = metrics_dir
-        self.log_path = log_path
-        self._log = open(log_path, "w")  # noqa: SIM115 -- closed in stop()
-        env = {
-            **os.environ,
+        settings = {
             "FLASK_SKIP_DOTENV": "1",
             "APP_ENV": "production",
             "SECRET_KEY": secrets.token_urlsafe(48),
@@ -305,16 +278,8 @@ class Instance:
             "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
             "RATELIMIT_ENABLED": "false",
             "LOG_LEVEL": "WARNING",
-            "GUNICORN_BIND": f"127.0.0.1:{self.port}",
-            "WEB_CONCURRENCY": "2",
         }
-        self.process = subprocess.Popen(  # noqa: S603 -- the venv's own gunicorn
-            [str(BIN / "gunicorn"), "app:create_app()", "--config", "gunicorn.conf.py"],
-            cwd=ROOT,
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
+        super().__init__(settings, workers=2, log_path=log_path)
 
     def get(self, path, headers=None):
         request = urllib.request.Request(
@@ -331,23 +296,16 @@ class Instance:
         assert status == 200, text
         return text
 
-    def workers(self):
-        return _children(self.process.pid)
-
     def wait_for_workers(self, count, *, not_in=()):
         deadline = time.monotonic() + READY_TIMEOUT
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 break
             workers = [pid for pid in self.workers() if pid not in not_in]
-            if len(workers) == count and len(self.workers()) == count:
-                try:
-                    if self.get("/healthz")[0] == 200:
-                        return workers
-                except OSError:
-                    pass
+            if len(workers) == count and len(self.workers()) == count and self.answers("/healthz"):
+                return workers
             time.sleep(0.2)
-        pytest.fail(f"gunicorn did not get {count} workers:\n{self.log_path.read_text()}")
+        pytest.fail(f"gunicorn did not get {count} workers:\n{self.log()}")
 
     def counts_of(self, pid, route):
         """``http_requests_total`` for ``route`` as recorded by worker ``pid`` alone."""
@@ -364,16 +322,6 @@ class Instance:
             for sample in family.samples
             if sample.name == "http_requests_total" and sample.labels.get("route") == route
         )
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
-        self._log.close()
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,8 @@ from models import AuthSession, PasswordResetToken
 from models.base import utcnow
 from services import background, password_reset
 from tests.helpers import PASSWORD, assert_problem
-from tests.mail_server import free_port, reset_token_from, smtp_server
+from tests.mail_server import reset_token_from, smtp_server
+from tests.servers import free_port
 from web.request_log import JsonFormatter
 
 RESET = "/api/auth/password-reset"

@@ -9,22 +9,16 @@ free loopback port, stopped by the test.
 import json
 import logging
 import shutil
-import socket
 import subprocess
 import time
 
 import pytest
 
 from tests.conftest import skip_or_fail
+from tests.servers import free_port
 from web.rate_limits import limiter
 
 REDIS_SERVER = shutil.which("redis-server")
-
-
-def _free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
@@ -45,7 +39,7 @@ def test_recovery_is_logged_at_warning(make_app, monkeypatch, stdout_log, tmp_pa
     monkeypatch.setattr(limiter, "_storage_dead", False)
     monkeypatch.setattr(limiter, "_Limiter__check_backend_count", 0)
     monkeypatch.setattr(limiter, "_Limiter__last_check_backend", 0.0)
-    port = _free_port()
+    port = free_port()
     app = make_app(
         RATELIMIT_ENABLED=True,
         RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{port}",

@@ -6,16 +6,6 @@ Read-your-writes is checked in-process, across several gunicorn workers with
 one in-process cache each, and across two instances sharing one Redis.
 """
 
-import json
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
-from pathlib import Path
-
 import pytest
 import redis
 from sqlalchemy import update
@@ -25,9 +15,8 @@ from extensions import db
 from models import Product
 from tests.conftest import SECRET_KEY, skip_or_fail
 from tests.helpers import PASSWORD
+from tests.servers import Gunicorn
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
 LAMP = {"name": "Desk lamp", "price": "19.99", "category": "lighting"}
 
 
@@ -231,80 +220,24 @@ def test_a_redis_store_serves_every_app_on_it(make_app, redis_url, editor_header
 # --- several processes --------------------------------------------------------
 
 
-def _free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Server:
-    """A gunicorn master of the service with ``workers`` workers on a loopback port."""
-
-    def __init__(self, env, log_path, workers):
-        self.port = _free_port()
-        self.log_path = log_path
-        self._log = open(log_path, "w")  # noqa: SIM115 -- closed in stop()
-        self.process = subprocess.Popen(  # noqa: S603 -- the venv's own gunicorn
-            [str(BIN / "gunicorn"), "app:create_app()", "--config", "gunicorn.conf.py"],
-            cwd=ROOT,
-            env={**env, "GUNICORN_BIND": f"127.0.0.1:{self.port}", "WEB_CONCURRENCY": workers},
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-
-    def wait_ready(self):
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and self.process.poll() is None:
-            try:
-                if self.request("GET", "/healthz")[0] == 200:
-                    return
-            except OSError:
-                time.sleep(0.2)
-        pytest.fail(f"gunicorn on port {self.port} did not start:\n{self.log_path.read_text()}")
-
-    def request(self, method, path, body=None, headers=None):
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}{path}",
-            data=data,
-            method=method,
-            headers={**({"Content-Type": "application/json"} if data else {}), **(headers or {})},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-                return response.status, response.headers, json.loads(response.read() or b"null")
-        except urllib.error.HTTPError as error:
-            return error.code, error.headers, json.loads(error.read() or b"null")
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
-        self._log.close()
-
-
 @pytest.fixture
 def start_servers(make_app, database_url, tmp_path):
     """Start gunicorn servers on the test database; each call takes settings."""
     make_app()  # its teardown empties the tables the servers fill
     started = []
 
-    def start(workers="3", **settings):
-        env = {
-            **os.environ,
+    def start(workers="3", **overrides):
+        settings = {
             "FLASK_SKIP_DOTENV": "1",
             "APP_ENV": "production",
             "SECRET_KEY": SECRET_KEY,
             "DATABASE_URL": database_url,
             "LOG_LEVEL": "WARNING",
             "RATELIMIT_ENABLED": "false",
-            **settings,
+            **overrides,
         }
-        server = Server(env, tmp_path / f"server-{len(started)}.log", workers)
+        log_path = tmp_path / f"server-{len(started)}.log"
+        server = Gunicorn(settings, workers=workers, log_path=log_path)
         started.append(server)
         server.wait_ready()
         return server
@@ -315,7 +248,7 @@ def start_servers(make_app, database_url, tmp_path):
 
 
 def _editor_token(server, editor):
-    status, _, body = server.request(
+    status, _, body = server.request_json(
         "POST", "/api/auth/login", {"email": editor.email, "password": PASSWORD}
     )
     assert status == 200, body
@@ -328,7 +261,7 @@ def _names_over_http(server, product_id, repeat):
     names = set()
     for _ in range(repeat):
         for path in READS:
-            status, _, body = server.request("GET", path.format(id=product_id))
+            status, _, body = server.request_json("GET", path.format(id=product_id))
             assert status == 200, body
             items = body.get("data", [body])
             names.update(item["name"] for item in items if item["id"] == product_id)
@@ -336,13 +269,13 @@ def _names_over_http(server, product_id, repeat):
 
 
 def _write_then_read_everywhere(writer, readers, headers, rounds=3, repeat=6):
-    status, _, product = writer.request("POST", "/api/products", LAMP, headers)
+    status, _, product = writer.request_json("POST", "/api/products", LAMP, headers)
     assert status == 201, product
     for server in readers:
         assert _names_over_http(server, product["id"], repeat) == {"Desk lamp"}
     for number in range(rounds):
         name = f"Lamp {number}"
-        status, _, body = writer.request(
+        status, _, body = writer.request_json(
             "PATCH", f"/api/products/{product['id']}", {"name": name}, headers
         )
         assert status == 200, body

@@ -46,10 +46,10 @@ from extensions import db
 from models import Product
 from tests.conftest import skip_or_fail
 from tests.helpers import PASSWORD
+from tests.servers import Gunicorn, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
-BIN = Path(sys.executable).parent
 
 START_TIMEOUT = 60  # seconds for an instance to answer /readyz
 RESTART_TIMEOUT = 240  # seconds for the whole rolling restart
@@ -131,12 +131,6 @@ def test_behind_pgbouncer_a_connection_outlives_its_transaction_only_with_db_poo
 
 
 # --- helpers ----------------------------------------------------------------------
-
-
-def _free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _binary(name):
@@ -331,13 +325,12 @@ class Topology:
         self.workdir = workdir
         self.processes = []  # (name, Popen), stopped in reverse order
         self.logs = []
-        self.pgbouncer_port = _free_port()
-        self.ports = [_free_port(), _free_port()]
-        self.nginx_port = _free_port()
+        self.pgbouncer_port = free_port()
+        self.ports = [free_port(), free_port()]
+        self.nginx_port = free_port()
         pooled = make_url(database_url).set(host="127.0.0.1", port=self.pgbouncer_port)
         self.pooled_url = pooled.render_as_string(hide_password=False)
-        self.env = {
-            **os.environ,
+        self.settings = {  # the instances', beside each one's own port, pid file and Redis
             "FLASK_SKIP_DOTENV": "1",
             "APP_ENV": "production",
             "SECRET_KEY": secrets.token_urlsafe(48),
@@ -347,7 +340,6 @@ class Topology:
             "RATELIMIT_LOGIN": f"{LOGIN_LIMIT} per minute",
             "TRUSTED_PROXIES": "1",
             "LOG_LEVEL": "WARNING",
-            "WEB_CONCURRENCY": "2",
         }
         self.database_url = database_url
 
@@ -373,7 +365,7 @@ class Topology:
         subprocess.run(
             [sys.executable, "-m", "flask", "--app", "app", "db", "upgrade"],
             cwd=ROOT,
-            env=self.env,
+            env={**os.environ, **self.settings},
             check=True,
             capture_output=True,
             timeout=120,
@@ -383,29 +375,20 @@ class Topology:
         return self.workdir / f"{port}.pid"
 
     def start_instances(self, redis_url):
+        instances = []
         for port in self.ports:
-            env = {
-                **self.env,
+            settings = {
+                **self.settings,
                 "RATELIMIT_STORAGE_URI": redis_url,
-                "GUNICORN_BIND": f"127.0.0.1:{port}",
                 "GUNICORN_PIDFILE": str(self.pidfile(port)),
             }
-            argv = [str(BIN / "gunicorn"), "app:create_app()", "--config", "gunicorn.conf.py"]
-            self._spawn(f"instance-{port}", argv, cwd=ROOT, env=env)
-        for port in self.ports:
-            self.wait_ready(port)
-
-    def wait_ready(self, port):
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError, http.client.HTTPException):
-                if call(port, "GET", "/readyz").status == 200:
-                    return
-            time.sleep(0.3)
-        pytest.fail(f"instance {port} not ready:\n{self.instance_log(port)}")
-
-    def instance_log(self, port):
-        return (self.workdir / f"instance-{port}.log").read_text()
+            log_path = self.workdir / f"instance-{port}.log"
+            instance = Gunicorn(settings, workers=2, log_path=log_path, port=port)
+            # Stopped by pid with the other processes: a rolling restart replaces its master.
+            self.processes.append((f"instance-{port}", instance.process))
+            instances.append(instance)
+        for instance in instances:
+            instance.wait_ready("/readyz", START_TIMEOUT)
 
     def start_nginx(self):
         conf = self.workdir / "nginx.conf"
@@ -486,25 +469,20 @@ def test_a_release_that_cannot_start_leaves_the_old_master_serving(database_url,
         release,
         ignore=shutil.ignore_patterns(".*", "instance", "__pycache__", "tests", "docs", "bench"),
     )
-    port, pidfile = _free_port(), tmp_path / "gunicorn.pid"
-    env = {
-        **os.environ,
+    pidfile = tmp_path / "gunicorn.pid"
+    settings = {
         "FLASK_SKIP_DOTENV": "1",
         "SECRET_KEY": secrets.token_urlsafe(48),
         "DATABASE_URL": database_url,
         "RATELIMIT_ENABLED": "false",
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
         "GUNICORN_PIDFILE": str(pidfile),
-        "WEB_CONCURRENCY": "2",
     }
-    argv = [str(BIN / "gunicorn"), "app:create_app()", "--config", "gunicorn.conf.py"]
-    with (tmp_path / "gunicorn.log").open("w") as log, _subreaper():
-        master = subprocess.Popen(  # noqa: S603 -- the venv's own gunicorn
-            argv, cwd=release, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
+    with _subreaper():
+        server = Gunicorn(settings, workers=2, log_path=tmp_path / "gunicorn.log", cwd=release)
+        master, port = server.process, server.port
         try:
             deadline = time.monotonic() + START_TIMEOUT
-            while not _read_pid(pidfile) or not _port_answers(port):
+            while not _read_pid(pidfile) or not server.answers("/healthz"):
                 assert time.monotonic() < deadline and master.poll() is None, "no start"
                 time.sleep(0.2)
 
@@ -526,12 +504,6 @@ def test_a_release_that_cannot_start_leaves_the_old_master_serving(database_url,
             _stop_pid(_read_pid(Path(f"{pidfile}.2")))
             _stop_pid(master.pid)
             master.poll()
-
-
-def _port_answers(port):
-    with contextlib.suppress(OSError, http.client.HTTPException):
-        return call(port, "GET", "/healthz").status == 200
-    return False
 
 
 # --- the load ---------------------------------------------------------------------

@@ -10,20 +10,15 @@ import json
 import os
 import secrets
 import select
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
-from pathlib import Path
 
 import pytest
 
 from tests.helpers import PASSWORD
+from tests.servers import ROOT, Gunicorn, http_json, stop_process
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
 TIMEOUT = 30
 
 RECEIVER = r"""
@@ -78,22 +73,6 @@ server.serve_forever()
 SPAN_KIND_SERVER, SPAN_KIND_CLIENT = 2, 3  # opentelemetry.proto.trace.v1.Span.SpanKind
 
 
-def _free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _stop(process):
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-
-
 class Receiver:
     def __init__(self, out_path):
         self.out_path = out_path
@@ -105,7 +84,7 @@ class Receiver:
         )
         ready, _, _ = select.select([self.process.stdout], [], [], TIMEOUT)
         if not ready:
-            _stop(self.process)
+            stop_process(self.process)
             pytest.fail("the OTLP receiver did not start")
         self.port = int(self.process.stdout.readline())
 
@@ -129,16 +108,13 @@ class Receiver:
 def receiver(tmp_path):
     started = Receiver(tmp_path / "spans.jsonl")
     yield started
-    _stop(started.process)
+    stop_process(started.process)
 
 
 @pytest.fixture
 def traced_instance(receiver, database_url, tmp_path):
     """One gunicorn worker exporting to ``receiver``; its stdout (the JSON log) in a file."""
-    port = _free_port()
-    log_path = tmp_path / "gunicorn.log"
-    env = {
-        **os.environ,
+    settings = {
         "FLASK_SKIP_DOTENV": "1",
         "APP_ENV": "production",
         "SECRET_KEY": secrets.token_urlsafe(48),
@@ -146,46 +122,17 @@ def traced_instance(receiver, database_url, tmp_path):
         "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{receiver.port}",
         "OTEL_SERVICE_NAME": "traced-api",
         "OTEL_BSP_SCHEDULE_DELAY": "100",  # milliseconds between exports
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
-        "WEB_CONCURRENCY": "1",
     }
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(  # noqa: S603 -- the venv's own gunicorn
-            [str(BIN / "gunicorn"), "app:create_app()", "--config", "gunicorn.conf.py"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + TIMEOUT
-        while True:
-            try:
-                if _request(base + "/healthz")[0] == 200:
-                    break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"gunicorn did not start:\n{log_path.read_text()}")
-            time.sleep(0.2)
-        yield base, process, log_path
-    finally:
-        _stop(process)
+    with Gunicorn(settings, workers=1, log_path=tmp_path / "gunicorn.log") as server:
+        server.wait_ready(timeout=TIMEOUT)
+        yield server.url, server.process, server.log_path
 
 
 def _request(url, *, body=None, headers=None):
-    headers = dict(headers or {})
-    data = None
-    if body is not None:
-        data = json.dumps(body).encode()
-        headers["Content-Type"] = "application/json"
-    request = urllib.request.Request(url, data=data, headers=headers)  # noqa: S310 -- http only
-    try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:  # noqa: S310
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
+    """(status, parsed JSON body): a POST with ``body``, else a GET."""
+    method = "GET" if body is None else "POST"
+    status, _, answer = http_json(method, url, body=body, headers=headers, timeout=TIMEOUT)
+    return status, answer
 
 
 def _traceparent():
