@@ -1,0 +1,83 @@
+"""FastRead (models/fast_read.py): SQLAlchemy's values and errors, without its machinery."""
+
+from datetime import UTC
+
+import pytest
+from sqlalchemy import bindparam, column, create_engine, event, select, table, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import QueuePool
+
+from extensions import db
+from models import User
+from models.fast_read import FastRead
+
+USERS = User.__table__
+USER_BY_EMAIL = select(
+    USERS.c.id, USERS.c.email, USERS.c.is_active, USERS.c.created_at, USERS.c.updated_at
+).where(USERS.c.email == bindparam("email"))
+
+
+def test_a_row_comes_back_as_sqlalchemy_returns_it(app, create_user):
+    user = create_user("editor", email="fast.read@example.com")
+    with app.app_context():
+        expected = tuple(db.session.execute(USER_BY_EMAIL, {"email": user.email}).one())
+        row = FastRead(USER_BY_EMAIL).first(db.engine, email=user.email)
+    assert row == expected
+    assert row[2] is True  # a boolean, also where SQLite stores 1
+    assert row[3].tzinfo == UTC  # an aware datetime, as UTCDateTime returns it
+
+
+def test_no_row_is_none(app):
+    with app.app_context():
+        assert FastRead(USER_BY_EMAIL).first(db.engine, email="nobody@example.com") is None
+
+
+def test_statement_listeners_see_the_read(app, create_user):
+    """With a listener on the engine's statements (traces, a test counting
+    queries) the read goes through a Connection, so the listener sees it."""
+    user = create_user(email="seen@example.com")
+    seen = []
+
+    def record(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            row = FastRead(USER_BY_EMAIL).first(db.engine, email=user.email)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+    assert row[0] == user.id
+    assert len(seen) == 1 and "FROM users" in seen[0]
+
+
+def test_a_database_error_is_sqlalchemys_without_parameters(app):
+    broken = FastRead(
+        select(column("x")).select_from(table("no_such_table")).where(text("x = :secret"))
+    )
+    with app.app_context(), pytest.raises(DBAPIError) as raised:
+        broken.first(db.engine, secret="parameter-secret-1234")
+    assert "no_such_table" in str(raised.value)
+    assert "parameter-secret-1234" not in str(raised.value)
+
+
+def test_a_lost_connection_is_discarded_and_the_next_read_works(tmp_path):
+    """A connection the driver reports lost fails that one read (a 503 for the
+    request, as SQLAlchemy errors are) and is never handed out again."""
+    engine = create_engine(
+        f"sqlite:///{tmp_path}/lost.db", poolclass=QueuePool, pool_size=1, max_overflow=0
+    )
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE t (x INTEGER)"))
+        connection.execute(text("INSERT INTO t VALUES (7)"))
+    read = FastRead(select(column("x")).select_from(table("t")))
+    pooled = engine.raw_connection()
+    driver_connection = pooled.dbapi_connection
+    pooled.close()  # back in the pool, healthy
+    driver_connection.close()  # then the database goes away under the pool
+
+    with pytest.raises(DBAPIError) as raised:
+        read.first(engine)
+    assert raised.value.connection_invalidated
+    assert read.first(engine) == (7,)
+    engine.dispose()
