@@ -13,7 +13,12 @@ the machine disturb it little), and with ``--profile`` a pyinstrument call tree
 of the first scenario. ``bare`` is the ceiling app of ``compare.py``.
 
 This is how each change in ``bench/README.md`` was measured: the same command
-on the commit before and after it.
+on the commit before and after it. Instructions per request, which the machine's
+other load does not change, come from two runs under valgrind, the difference
+divided by 200::
+
+    valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+        .venv/bin/python bench/profile_requests.py users --calls 50    # then --calls 250
 """
 
 import argparse
@@ -132,6 +137,11 @@ def main():
     parser.add_argument("scenarios", nargs="*", help=f"some of: {' '.join(SCENARIOS)} (all)")
     parser.add_argument("--count", type=int, default=300, help="requests per run (7 runs)")
     parser.add_argument("--profile", action="store_true", help="pyinstrument call tree")
+    parser.add_argument(
+        "--calls",
+        type=int,
+        help="only make this many requests of the first scenario, untimed (for valgrind)",
+    )
     args = parser.parse_args()
     args.scenarios = args.scenarios or list(SCENARIOS)
     unknown = set(args.scenarios) - set(SCENARIOS)
@@ -140,6 +150,11 @@ def main():
 
     app = build_app()
     environs = requests_for(app)
+    if args.calls is not None:
+        call = caller(app, *environs[args.scenarios[0]])
+        for _ in range(args.calls):
+            call()
+        return
     for name in args.scenarios:
         target = app
         if name == "bare":
