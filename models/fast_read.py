@@ -13,9 +13,10 @@ needs:
   SQLite);
 - a pooled DBAPI connection, checked out and given back (the pool rolls the read
   back, and pre-pings a connection where the engine is set to);
-- the driver's errors raised as SQLAlchemy's (``DBAPIError.instance``), so a
-  database that goes away is the 503 it is everywhere else, and a connection the
-  driver reports lost is discarded, never handed to the next request.
+- the driver's errors raised as SQLAlchemy's (``DBAPIError.instance``), also
+  when no connection can be opened (``Engine.raw_connection`` raises the
+  driver's own), so a database that goes away is the 503 it is everywhere else;
+  and a connection the driver reports lost is discarded, never handed out again.
 
 When anything listens to the engine's statements (the SQL spans of traces,
 ``web/tracing.py``; a test counting queries), the read goes through a
@@ -49,7 +50,10 @@ class FastRead:
         sql, names, defaults, processors = self._compiled(engine.dialect)
         values = {**defaults, **params}
         arguments = [values[name] for name in names] if names is not None else values
-        connection = engine.raw_connection()
+        try:
+            connection = engine.raw_connection()
+        except engine.dialect.loaded_dbapi.Error as error:  # no connection to be had
+            raise _as_sqlalchemy_error(engine, None, sql, error) from error
         try:
             cursor = connection.cursor()
             try:
@@ -84,8 +88,9 @@ class FastRead:
 
 def _as_sqlalchemy_error(engine, connection, sql, error):
     dialect = engine.dialect
-    lost = dialect.is_disconnect(error, connection.dbapi_connection, None)
-    if lost:
+    driver_connection = connection.dbapi_connection if connection is not None else None
+    lost = dialect.is_disconnect(error, driver_connection, None)
+    if lost and connection is not None:
         connection.invalidate(error)
     return DBAPIError.instance(
         sql,

@@ -1,15 +1,17 @@
 """FastRead (models/fast_read.py): SQLAlchemy's values and errors, without its machinery."""
 
+import sqlite3
 from datetime import UTC
 
 import pytest
 from sqlalchemy import bindparam, column, create_engine, event, select, table, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import QueuePool
 
 from extensions import db
 from models import User
 from models.fast_read import FastRead
+from tests.helpers import assert_problem
 
 USERS = User.__table__
 USER_BY_EMAIL = select(
@@ -81,3 +83,33 @@ def test_a_lost_connection_is_discarded_and_the_next_read_works(tmp_path):
     assert raised.value.connection_invalidated
     assert read.first(engine) == (7,)
     engine.dispose()
+
+
+def test_no_connection_to_be_had_is_sqlalchemys_error(tmp_path):
+    """The pool raises the driver's own error when it cannot connect (a database
+    that is shutting down): it becomes SQLAlchemy's, which the service answers 503."""
+
+    def refuse():
+        raise sqlite3.OperationalError("the database system is shutting down")
+
+    engine = create_engine("sqlite://", creator=refuse)
+    with pytest.raises(OperationalError):
+        FastRead(select(column("x")).select_from(table("t"))).first(engine)
+    engine.dispose()
+
+
+def test_a_request_meets_a_database_it_cannot_connect_to_with_503(make_app, viewer_headers):
+    app = make_app()
+    with app.app_context():
+        engine = db.engine
+
+    def refuse(dialect, record, cargs, cparams):  # as a database shutting down does
+        raise dialect.loaded_dbapi.OperationalError("the database system is shutting down")
+
+    engine.dispose()  # no pooled connection left: the next read must connect
+    event.listen(engine, "do_connect", refuse)
+    try:
+        response = app.test_client().get("/api/auth/me", headers=viewer_headers)
+    finally:
+        event.remove(engine, "do_connect", refuse)
+    assert_problem(response, 503, "SERVICE_UNAVAILABLE")
