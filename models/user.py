@@ -97,9 +97,6 @@ class AuthSession(db.Model):
     refresh_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
     user_agent: Mapped[str | None] = mapped_column(String(255), nullable=True)
 
-    def is_valid(self, now):
-        return self.revoked_at is None and self.expires_at > now
-
 
 def hash_password(password):
     return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])

@@ -84,11 +84,8 @@ class JsonFormatter(logging.Formatter):
         messages are replaced by the error's class, SQLSTATE and statement.
         """
         text = super().formatException(exc_info)
-        for error in _chain(exc_info[1]):
-            if isinstance(error, StatementError):
-                text = _withhold(text, error, _database_error_summary(error))
-                if error.orig is not None:
-                    text = _withhold(text, error.orig, _driver_error_summary(error.orig))
+        for error, summary in _database_errors(exc_info[1]):
+            text = _withhold(text, error, summary)
         return text
 
 
@@ -96,14 +93,19 @@ def withheld_database_messages(error):
     """``{message: what to show instead}`` for each database error in ``error``'s
     chain: the summaries ``formatException`` puts in tracebacks, for other reports
     of the same error (``web/error_reports.py``)."""
-    withheld = {}
-    for link in _chain(error):
-        if isinstance(link, StatementError):
-            withheld[str(link)] = _database_error_summary(link)
-            if link.orig is not None:
-                withheld[str(link.orig)] = _driver_error_summary(link.orig)
+    withheld = {str(link): summary for link, summary in _database_errors(error)}
     withheld.pop("", None)
     return withheld
+
+
+def _database_errors(error):
+    """``(error, summary)`` for each database error in ``error``'s chain and the
+    driver error under it."""
+    for link in _chain(error):
+        if isinstance(link, StatementError):
+            yield link, _database_error_summary(link)
+            if link.orig is not None:
+                yield link.orig, _driver_error_summary(link.orig)
 
 
 def _chain(error):
