@@ -10,6 +10,7 @@ clients --check`` (.ci/run).
 """
 
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -24,6 +25,8 @@ from tests.helpers import PASSWORD, skip_or_fail
 from tests.servers import ROOT, Gunicorn
 
 CLIENTS = ROOT / "clients"
+GUIDE = ROOT / "docs" / "using-the-api-from-code.md"
+QUOTED_BLOCK = re.compile(r"<!-- quoted from (\S+) -->\n```\w+\n(.*?)```", re.DOTALL)
 TYPESCRIPT = CLIENTS / "typescript"
 RUN_TIMEOUT = 120  # seconds for tsc or an example
 
@@ -90,3 +93,13 @@ def test_the_typescript_client_tour_type_checks_and_runs_against_a_live_server(
     assert "refused: 400 VALIDATION_ERROR" in output
     assert output.endswith("tour complete\n")
     assert products_named(app, "Brass lamp") == 1
+
+
+def test_the_guide_quotes_the_tested_examples_verbatim():
+    quotes = QUOTED_BLOCK.findall(GUIDE.read_text(encoding="utf-8"))
+    assert {source for source, _ in quotes} == {
+        "clients/typescript/examples/tour.ts",
+        "clients/python/examples/tour.py",
+    }
+    for source, code in quotes:
+        assert code in (ROOT / source).read_text(encoding="utf-8"), (source, code)

@@ -101,12 +101,15 @@ check(retried.data?.id === created.data.id, "the retry names the same product");
 console.log(`created product ${created.data.id} once, at ${created.data.price}`);
 
 // A problem+json error is a typed value: `code` is the stable machine name and
-// `errors` names each field that failed.
+// `errors` names each field that failed. Its type lists the codes this operation
+// can answer, so a code the API does not send is a compile error:
 const refused = await api.POST("/api/products", {
   body: { name: "", price: "cheap", category: "lighting" },
 });
 check(refused.error !== undefined, "an invalid product is refused");
-const problem: Problem = refused.error;
+const problem = refused.error;
+// @ts-expect-error -- a misspelt code: "This comparison appears to be unintentional"
+check(problem.code !== "VALIDATION_EROR", "never sent");
 check(problem.status === 400 && problem.code === "VALIDATION_ERROR", describe(problem));
 const fields = Object.keys(problem.errors ?? {}).sort();
 check(fields.join(",") === "name,price", `the fields named: ${fields.join(",")}`);
