@@ -1,7 +1,7 @@
 """Draw the dashboard's own queries from a Prometheus into one HTML page of charts.
 
     python deploy/grafana/preview.py http://127.0.0.1:9090 preview.html [--minutes 10]
-    chromium --headless --screenshot=preview.png --window-size=1400,2300 preview.html
+    chromium --headless --screenshot=preview.png --window-size=1300,2000 preview.html
 
 For a picture of the dashboard where no Grafana runs (docs/operations.md's
 screenshot was made this way): every panel of flask-api.json becomes a chart of
@@ -23,7 +23,7 @@ from pathlib import Path
 DASHBOARD = Path(__file__).resolve().parent / "flask-api.json"
 TEMPLATE_VALUES = {"$__rate_interval": "1m", "$job": ".+"}
 COLOURS = ["#7eb26d", "#eab839", "#6ed0e0", "#ef843c", "#e24d42", "#1f78c1", "#ba43a9", "#705da0"]
-WIDTH, HEIGHT, PAD = 640, 190, 38
+WIDTH, HEIGHT, PAD = 600, 170, 38
 
 
 def query_range(prometheus, expression, start, end, step):
@@ -94,9 +94,9 @@ def page(prometheus, minutes):
     style = (
         "body{background:#111217;color:#ccccdc;font:13px sans-serif;margin:12px}"
         "h1{font-size:18px}h2{font-size:15px;clear:both;padding-top:6px;margin:8px 0}"
-        ".panel{float:left;background:#181b1f;border:1px solid #2c3235;margin:4px;padding:6px}"
+        ".panel{float:left;height:222px;background:#181b1f;border:1px solid #2c3235;margin:4px;padding:6px}"
         "h3{font-size:13px;margin:0 0 4px}.tick{fill:#8e8e8e;font-size:10px}"
-        ".axis{stroke:#2c3235}.keys{font-size:11px;max-width:640px}"
+        ".axis{stroke:#2c3235}.keys{font-size:11px;max-width:600px;height:28px;overflow:hidden}"
     )
     return (
         f"<!doctype html><meta charset=utf-8><title>Flask API</title><style>{style}</style>"
