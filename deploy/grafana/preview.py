@@ -94,7 +94,8 @@ def page(prometheus, minutes):
     style = (
         "body{background:#111217;color:#ccccdc;font:13px sans-serif;margin:12px}"
         "h1{font-size:18px}h2{font-size:15px;clear:both;padding-top:6px;margin:8px 0}"
-        ".panel{float:left;height:222px;background:#181b1f;border:1px solid #2c3235;margin:4px;padding:6px}"
+        ".panel{float:left;height:222px;background:#181b1f;border:1px solid #2c3235;"
+        "margin:4px;padding:6px}"
         "h3{font-size:13px;margin:0 0 4px}.tick{fill:#8e8e8e;font-size:10px}"
         ".axis{stroke:#2c3235}.keys{font-size:11px;max-width:600px;height:28px;overflow:hidden}"
     )
