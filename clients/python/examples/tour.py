@@ -62,16 +62,12 @@ def tour(base_url: str, email: str, password: str) -> None:
     # Create a product with an Idempotency-Key: sending the same request again (a
     # retry after a timeout, say) replays the first answer and creates nothing more.
     key = str(uuid.uuid4())
-    new_product = ProductInput(name="Brass lamp", price="49.5", category="lighting")
-    created = products_create_product.sync_detailed(
-        client=api, body=new_product, idempotency_key=key
-    )
+    body = ProductInput(name="Brass lamp", price="49.5", category="lighting")
+    created = products_create_product.sync_detailed(client=api, body=body, idempotency_key=key)
     if created.status_code != 201 or isinstance(created.parsed, Problem):
         raise SystemExit(f"create failed: {created.parsed}")
     assert created.parsed.price == "49.50", "prices come back with two places"
-    retried = products_create_product.sync_detailed(
-        client=api, body=new_product, idempotency_key=key
-    )
+    retried = products_create_product.sync_detailed(client=api, body=body, idempotency_key=key)
     assert retried.headers.get("Idempotent-Replayed") == "true", "the retry is a replay"
     assert retried.parsed.id == created.parsed.id, "the retry names the same product"
     print(f"created product {created.parsed.id} once, at {created.parsed.price}")
