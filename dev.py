@@ -5,6 +5,7 @@
     python3 dev.py test [pytest options]       # venv, dev dependencies, the whole test suite
     python3 dev.py reset                       # delete the development database, migrate, seed
     python3 dev.py flask COMMAND [options]     # any `flask --app app` command, from .venv
+    python3 dev.py clients [--check]           # regenerate the typed clients (or check them)
 
 The virtual environment lives in .venv; dependencies are installed again only
 when a requirements file changes. Stop the server with Ctrl+C; a dev.py that is
@@ -31,6 +32,7 @@ REQUIREMENTS = {
     "test": "requirements-dev.txt",
     "reset": "requirements.txt",
     "flask": "requirements.txt",
+    "clients": "requirements.txt",
 }
 DEFAULT_DATABASE = ROOT / "instance" / "app.db"
 STOP_SIGNALS = [
@@ -211,7 +213,12 @@ def test(python, extra):
     return run([str(python), "-m", "pytest", "-n", "auto", "--dist", "loadfile", *extra])
 
 
-COMMANDS = {"serve": serve, "test": test, "reset": reset, "flask": flask}
+def clients(python, extra):
+    # clients/generate.py says what it writes and where its generators come from.
+    return run([str(python), str(ROOT / "clients" / "generate.py"), *extra])
+
+
+COMMANDS = {"serve": serve, "test": test, "reset": reset, "flask": flask, "clients": clients}
 
 
 def main():
