@@ -4,6 +4,7 @@
     python3 dev.py serve [flask run options]   # venv, dependencies, migrations, demo data, run
     python3 dev.py test [pytest options]       # venv, dev dependencies, the whole test suite
     python3 dev.py reset                       # delete the development database, migrate, seed
+                                               # (refused while `serve` runs: stop it first)
     python3 dev.py flask COMMAND [options]     # any `flask --app app` command, from .venv
 
 The virtual environment lives in .venv; dependencies are installed again only
@@ -33,6 +34,39 @@ REQUIREMENTS = {
     "flask": "requirements.txt",
 }
 DEFAULT_DATABASE = ROOT / "instance" / "app.db"
+# Written by a running `serve` (its own pid), so `reset` can refuse to delete the
+# database under it: the server would go on serving the deleted file.
+SERVE_PIDFILE = ROOT / "instance" / "dev-serve.pid"
+# The guides log in a few times each, one after another; production's 10 per
+# minute (contract section 6) would trip them. Only `serve` raises it, and only
+# when RATELIMIT_LOGIN is not set in the environment or .env.
+DEVELOPMENT_LOGIN_LIMIT = "100 per minute"
+# Builds the app as `flask` will, and opens the database: a bad setting or a
+# database that cannot be reached is one line (exit 1) instead of a traceback
+# from the first `flask` step. Prints the database URL for `reset`.
+APP_CHECK = """
+import sys
+from config import ConfigError
+try:
+    from app import create_app
+    app = create_app()
+except ConfigError as error:
+    sys.exit(f"Error: {error}")
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from extensions import db
+url = app.config["SQLALCHEMY_DATABASE_URI"]
+try:
+    with app.app_context(), db.engine.connect():
+        pass
+except SQLAlchemyError as error:
+    shown = make_url(url).render_as_string(hide_password=True)
+    sys.exit(
+        f"Error: DATABASE_URL: cannot connect to {shown} "
+        f"({type(error.orig or error).__name__}); is the database running?"
+    )
+print(url)
+"""
 STOP_SIGNALS = [
     getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
 ]
@@ -84,7 +118,7 @@ def _die_with_parent():
     return preexec
 
 
-def run(argv, *, interactive=False):
+def run(argv, *, interactive=False, env=None):
     """Run ``argv`` in the project folder and return its exit code; it stops with dev.py.
 
     Ctrl+C reaches the child from the terminal by itself, so dev.py only waits for
@@ -98,7 +132,7 @@ def run(argv, *, interactive=False):
         sig: signal.signal(sig, lambda signum, _: received.append(signum)) for sig in STOP_SIGNALS
     }
     try:
-        child = subprocess.Popen(argv, cwd=ROOT, preexec_fn=_die_with_parent())
+        child = subprocess.Popen(argv, cwd=ROOT, env=env, preexec_fn=_die_with_parent())
         escalate_at, stronger = None, [signal.SIGTERM, getattr(signal, "SIGKILL", signal.SIGTERM)]
         while True:
             try:
@@ -153,7 +187,41 @@ def _port_taken(host, port):
     return False
 
 
+def _check_app(python, env=None):
+    """The app's database URL, or None after printing why the app cannot start."""
+    checked = subprocess.run(
+        [str(python), "-c", APP_CHECK], cwd=ROOT, capture_output=True, text=True, env=env
+    )
+    if checked.returncode:
+        print(checked.stderr.strip().splitlines()[-1], file=sys.stderr)
+        return None
+    return checked.stdout.strip().splitlines()[-1]
+
+
+def _set_in_dotenv(name):
+    dotenv = ROOT / ".env"
+    if not dotenv.exists():
+        return False
+    for line in dotenv.read_text(encoding="utf-8", errors="replace").splitlines():
+        key = line.strip().removeprefix("export ").partition("=")[0].strip()
+        if key == name and line.partition("=")[2].strip():
+            return True
+    return False
+
+
+def _running_server():
+    """The pid of a `python3 dev.py serve` running in this folder, or None."""
+    try:
+        pid = int(SERVE_PIDFILE.read_text())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    return pid
+
+
 def serve(python, extra):
+    if {"--help", "-h"} & set(extra) and "--" not in extra:
+        return run([*_flask(python), "run", "--help"])  # flask run's options, nothing else
     host, port = _address(extra)
     if _port_taken(host, port):
         print(
@@ -163,6 +231,11 @@ def serve(python, extra):
             file=sys.stderr,
         )
         return 1
+    env = dict(os.environ)
+    if not env.get("RATELIMIT_LOGIN") and not _set_in_dotenv("RATELIMIT_LOGIN"):
+        env["RATELIMIT_LOGIN"] = DEVELOPMENT_LOGIN_LIMIT
+    if _check_app(python, env) is None:
+        return 1
     for step in (["db", "upgrade"], ["seed-demo"]):
         code = run(_flask(python) + step)
         if code:
@@ -170,8 +243,16 @@ def serve(python, extra):
     # What to open in a browser; 0.0.0.0 is an address to bind, not to visit.
     shown = {"0.0.0.0": "127.0.0.1", "::": "[::1]", "": "127.0.0.1"}.get(host, host)  # noqa: S104
     url = f"http://{shown}:{port}"
-    print(f"\nServing the API on {url}  (docs: {url}/api/docs; stop with Ctrl+C)\n", flush=True)
-    return run([*_flask(python), "run", *extra])
+    print(f"\nServing the API on {url}  (docs: {url}/api/docs; stop with Ctrl+C)", flush=True)
+    if env["RATELIMIT_LOGIN"] == DEVELOPMENT_LOGIN_LIMIT:
+        print(f"Logins: {DEVELOPMENT_LOGIN_LIMIT} per client here (RATELIMIT_LOGIN)", flush=True)
+    print(flush=True)
+    SERVE_PIDFILE.parent.mkdir(exist_ok=True)
+    SERVE_PIDFILE.write_text(str(os.getpid()))
+    try:
+        return run([*_flask(python), "run", *extra], env=env)
+    finally:
+        SERVE_PIDFILE.unlink(missing_ok=True)
 
 
 def reset(python, extra):
@@ -179,10 +260,18 @@ def reset(python, extra):
     if extra:
         print("reset takes no options.", file=sys.stderr)
         return 2
-    probe = "from app import create_app; print(create_app().config['SQLALCHEMY_DATABASE_URI'])"
-    url = subprocess.run(
-        [str(python), "-c", probe], cwd=ROOT, check=True, capture_output=True, text=True
-    ).stdout.strip()
+    pid = _running_server()
+    if pid is not None:
+        print(
+            f"`python3 dev.py serve` is running (pid {pid}) on the development database;\n"
+            "it would go on serving the deleted file. Stop it with Ctrl+C in its\n"
+            "terminal, run `python3 dev.py reset` again, then start it again.",
+            file=sys.stderr,
+        )
+        return 1
+    url = _check_app(python)
+    if url is None:
+        return 1
     if url != f"sqlite:///{DEFAULT_DATABASE}":
         print(
             "reset only deletes the development database, instance/app.db; DATABASE_URL\n"
@@ -198,7 +287,7 @@ def reset(python, extra):
         code = run(_flask(python) + step)
         if code:
             return code
-    print("Done. Restart a running `python3 dev.py serve` so it opens the new database.")
+    print("Done. Start the server with `python3 dev.py serve`.")
     return 0
 
 
@@ -217,6 +306,8 @@ COMMANDS = {"serve": serve, "test": test, "reset": reset, "flask": flask}
 def main():
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
         asked = sys.argv[1:2] in (["-h"], ["--help"], ["help"])
+        if len(sys.argv) >= 2 and not asked:
+            print(f"Unknown command {sys.argv[1]!r}.\n", file=sys.stderr)
         print(__doc__.strip(), file=sys.stdout if asked else sys.stderr)
         return 0 if asked else 2
     command, extra = sys.argv[1], sys.argv[2:]
