@@ -6,8 +6,8 @@ the next), from the project folder, against a fresh development server:
 
 - ``sh``/``bash``/``shell`` blocks run as they are; the page fails at the first
   command that fails (``set -eo pipefail``).
-- ``console`` blocks are transcripts: each ``$ `` line (with its ``\\``
-  continuation lines) is a command, and the lines after it, up to the next
+- ``console`` blocks are transcripts: each ``$ `` line (with the lines that
+  continue it: after a line ending in ``\\``, and lines starting ``> ``) is a command, and the lines after it, up to the next
   ``$ ``, are its output. The output is compared with what the command printed,
   after ``normalise``: ``...`` stands for any text, and timestamps, 32-digit hex
   ids (request ids, ETags) and long tokens match any of their kind.
@@ -93,10 +93,10 @@ def _commands(block):
             index += 1  # text before the first prompt: prose, not output
             continue
         start, code = index, [lines[index][2:]]
-        while code[-1].endswith("\\") and index + 1 < len(lines):
-            index += 1
-            code.append(lines[index])
         index += 1
+        while index < len(lines) and (code[-1].endswith("\\") or lines[index].startswith("> ")):
+            code.append(lines[index].removeprefix("> "))
+            index += 1
         output = []
         while index < len(lines) and not lines[index].startswith("$ "):
             output.append(lines[index])
