@@ -331,7 +331,8 @@ SETTINGS = (
         lambda name, raw: _database_url(raw),
         None,
         "SQLAlchemy URL; `postgresql+psycopg://user:pass@host/db` for several processes or "
-        "hosts (`postgres://` and `postgresql://` are read as psycopg 3)",
+        "hosts (`postgres://` and `postgresql://` are read as psycopg 3); any other scheme "
+        "is refused",
         shown_default="sqlite:///instance/app.db",
         config_key="SQLALCHEMY_DATABASE_URI",
     ),

@@ -6,6 +6,7 @@
     python3 dev.py reset                       # delete the development database, migrate, seed
                                                # (refused while `serve` runs: stop it first)
     python3 dev.py flask COMMAND [options]     # any `flask --app app` command, from .venv
+    python3 dev.py traces [--port 4318]        # print the spans a traced server sends
 
 The virtual environment lives in .venv; dependencies are installed again only
 when a requirements file changes. Stop the server with Ctrl+C; a dev.py that is
@@ -32,6 +33,7 @@ REQUIREMENTS = {
     "test": "requirements-dev.txt",
     "reset": "requirements.txt",
     "flask": "requirements.txt",
+    "traces": "requirements.txt",
 }
 DEFAULT_DATABASE = ROOT / "instance" / "app.db"
 # Written by a running `serve` (its own pid), so `reset` can refuse to delete the
@@ -291,6 +293,66 @@ def reset(python, extra):
     return 0
 
 
+# A stand-in for an OpenTelemetry collector in development: it accepts OTLP/HTTP
+# (what the service exports with OTEL_EXPORTER_OTLP_ENDPOINT) and prints one line
+# per span, so traces can be seen without installing a collector.
+TRACE_PRINTER = r"""
+import gzip, sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest, ExportTraceServiceResponse)
+
+SHOWN = ("http.route", "http.status_code", "enduser.id", "db.statement")
+
+def value(any_value):
+    return getattr(any_value, any_value.WhichOneof("value"))
+
+class Receiver(BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.headers.get("Content-Encoding") == "gzip":
+            body = gzip.decompress(body)
+        for resource_spans in ExportTraceServiceRequest.FromString(body).resource_spans:
+            for scope_spans in resource_spans.scope_spans:
+                for span in scope_spans.spans:
+                    attributes = {kv.key: value(kv.value) for kv in span.attributes}
+                    shown = " ".join(f"{k}={attributes[k]!r}" for k in SHOWN if k in attributes)
+                    took = (span.end_time_unix_nano - span.start_time_unix_nano) / 1e6
+                    print(f"trace {span.trace_id.hex()} span {span.span_id.hex()} "
+                          f"parent {span.parent_span_id.hex() or '-'} {took:8.2f} ms "
+                          f"{span.name!r} {shown}", flush=True)
+        reply = ExportTraceServiceResponse().SerializeToString()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Length", str(len(reply)))
+        self.end_headers()
+        self.wfile.write(reply)
+
+    def log_message(self, *args):
+        pass
+
+port = int(sys.argv[1])
+server = ThreadingHTTPServer(("127.0.0.1", port), Receiver)
+print(f"Printing the spans sent to http://127.0.0.1:{port} (stop with Ctrl+C). Start the "
+      f"server with OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:{port}", flush=True)
+try:
+    server.serve_forever()
+except KeyboardInterrupt:
+    pass
+"""
+
+
+def traces(python, extra):
+    """Print the spans a server started with OTEL_EXPORTER_OTLP_ENDPOINT sends."""
+    port = "4318"
+    if extra[:1] == ["--port"] and len(extra) == 2 and extra[1].isdigit():
+        port = extra[1]
+    elif extra:
+        print("usage: python3 dev.py traces [--port 4318]", file=sys.stderr)
+        return 2
+    return run([str(python), "-c", TRACE_PRINTER, port])
+
+
 def flask(python, extra):
     return run([*_flask(python), *extra], interactive=True)
 
@@ -300,7 +362,7 @@ def test(python, extra):
     return run([str(python), "-m", "pytest", "-n", "auto", "--dist", "loadfile", *extra])
 
 
-COMMANDS = {"serve": serve, "test": test, "reset": reset, "flask": flask}
+COMMANDS = {"serve": serve, "test": test, "reset": reset, "flask": flask, "traces": traces}
 
 
 def main():

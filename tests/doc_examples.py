@@ -10,7 +10,7 @@ the next), from the project folder, against a fresh development server:
   continue it: after a line ending in ``\\``, and lines starting ``> ``) is a command, and the lines after it, up to the next
   ``$ ``, are its output. The output is compared with what the command printed,
   after ``normalise``: ``...`` stands for any text, and timestamps, 32-digit hex
-  ids (request ids, ETags) and long tokens match any of their kind.
+  ids (request ids, ETags), UUIDs and long tokens match any of their kind.
 - A block that must not run (production setup, a second terminal, the test
   suite itself) has ``<!-- doctest: skip (why) -->`` on the line before it (or
   before the blank lines above it), so every skip is visible on the page.
@@ -114,6 +114,7 @@ def runnable(path):
 _VARIABLE = [
     (re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?"), "<time>"),
     (re.compile(r"(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])"), "<hex>"),
+    (re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"), "<uuid>"),
     (re.compile(r"[A-Za-z0-9_\-.]{40,}"), "<token>"),
 ]
 _PUNCTUATION_SPACE = re.compile(r"\s*([{}\[\],:])\s*")
