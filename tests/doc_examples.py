@@ -7,10 +7,11 @@ the next), from the project folder, against a fresh development server:
 - ``sh``/``bash``/``shell`` blocks run as they are; the page fails at the first
   command that fails (``set -eo pipefail``).
 - ``console`` blocks are transcripts: each ``$ `` line (with the lines that
-  continue it: after a line ending in ``\\``, and lines starting ``> ``) is a command, and the lines after it, up to the next
-  ``$ ``, are its output. The output is compared with what the command printed,
-  after ``normalise``: ``...`` stands for any text, and timestamps, 32-digit hex
-  ids (request ids, ETags), UUIDs and long tokens match any of their kind.
+  continue it: after a line ending in ``\\``, and lines starting ``> ``) is a
+  command, and the lines after it, up to the next ``$ ``, are its output. The
+  output is compared with what the command printed, after ``normalise``:
+  ``...`` stands for any text, and timestamps, 32-digit hex ids (request ids,
+  ETags), UUIDs and long tokens match any of their kind.
 - A block that must not run (production setup, a second terminal, the test
   suite itself) has ``<!-- doctest: skip (why) -->`` on the line before it (or
   before the blank lines above it), so every skip is visible on the page.
