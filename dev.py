@@ -195,7 +195,8 @@ def _check_app(python, env=None):
         [str(python), "-c", APP_CHECK], cwd=ROOT, capture_output=True, text=True, env=env
     )
     if checked.returncode:
-        print(checked.stderr.strip().splitlines()[-1], file=sys.stderr)
+        lines = checked.stderr.strip().splitlines()
+        print(lines[-1] if lines else "The app could not be built.", file=sys.stderr)
         return None
     return checked.stdout.strip().splitlines()[-1]
 
@@ -247,7 +248,11 @@ def serve(python, extra):
     url = f"http://{shown}:{port}"
     print(f"\nServing the API on {url}  (docs: {url}/api/docs; stop with Ctrl+C)", flush=True)
     if env["RATELIMIT_LOGIN"] == DEVELOPMENT_LOGIN_LIMIT:
-        print(f"Logins: {DEVELOPMENT_LOGIN_LIMIT} per client here (RATELIMIT_LOGIN)", flush=True)
+        print(
+            f"Login limit: {DEVELOPMENT_LOGIN_LIMIT} per address in development "
+            "(RATELIMIT_LOGIN; production's default is 10 per minute)",
+            flush=True,
+        )
     print(flush=True)
     SERVE_PIDFILE.parent.mkdir(exist_ok=True)
     SERVE_PIDFILE.write_text(str(os.getpid()))
