@@ -16,6 +16,7 @@ from email.utils import parseaddr
 from typing import Any
 from urllib.parse import urlsplit
 
+import click
 from limits import parse_many
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -30,8 +31,12 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
 
-class ConfigError(ValueError):
-    """A setting has a value the service cannot run with."""
+class ConfigError(click.ClickException, ValueError):
+    """A setting has a value the service cannot run with.
+
+    A ``ClickException``, so the ``flask`` command (which builds the app) prints it
+    as one line, ``Error: NAME: message``, and exits 1 instead of a traceback.
+    """
 
     def __init__(self, name, message):
         super().__init__(f"{name}: {message}")
@@ -76,6 +81,11 @@ def _rate_limit(name, raw):
     return text
 
 
+# The drivers requirements.txt installs: any other scheme would only fail later,
+# at the first query, with an ImportError about a missing driver.
+DATABASE_SCHEMES = ("sqlite", "postgresql+psycopg")
+
+
 def _database_url(raw):
     url = str(raw).strip()
     # Heroku-style and plain URLs would pick psycopg2, which is not installed.
@@ -83,9 +93,17 @@ def _database_url(raw):
         if url.startswith(prefix):
             url = "postgresql+psycopg://" + url[len(prefix) :]
     try:
-        make_url(url)
+        parsed = make_url(url)
     except ArgumentError:
         raise ConfigError("DATABASE_URL", "is not a database URL") from None
+    if parsed.drivername not in DATABASE_SCHEMES:
+        # Only the scheme is named: the URL itself may hold a password.
+        raise ConfigError(
+            "DATABASE_URL",
+            f"the scheme {parsed.drivername}:// is not supported; use sqlite:///path or "
+            "postgresql+psycopg://user:password@host/database (postgres:// and "
+            "postgresql:// are read as postgresql+psycopg://)",
+        )
     return url
 
 
@@ -313,7 +331,8 @@ SETTINGS = (
         lambda name, raw: _database_url(raw),
         None,
         "SQLAlchemy URL; `postgresql+psycopg://user:pass@host/db` for several processes or "
-        "hosts (`postgres://` and `postgresql://` are read as psycopg 3)",
+        "hosts (`postgres://` and `postgresql://` are read as psycopg 3); any other scheme "
+        "is refused",
         shown_default="sqlite:///instance/app.db",
         config_key="SQLALCHEMY_DATABASE_URI",
     ),

@@ -56,18 +56,25 @@ RUN_ALONE = (
 )
 
 
-def pytest_collection_modifyitems(items):
-    """A ``faults`` test restarts the servers every xdist worker uses: it runs only alone."""
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        for item in items:
-            if item.get_closest_marker("faults"):
-                item.add_marker(pytest.mark.skip(reason=RUN_ALONE))
+GUIDES_STAGE = "runs the guides' examples: python3 dev.py test -m doctest (.ci/run's own stage)"
+
+
+def pytest_collection_modifyitems(config, items):
+    """A ``faults`` test restarts the servers every xdist worker uses: it runs only alone.
+    A ``doctest`` test (a guide's examples against a development server) runs only
+    when asked for by ``-m``, so the suite's other runs do not repeat the guides."""
+    asked_for_guides = "doctest" in (config.getoption("markexpr") or "")
+    for item in items:
+        if item.get_closest_marker("faults") and os.environ.get("PYTEST_XDIST_WORKER"):
+            item.add_marker(pytest.mark.skip(reason=RUN_ALONE))
+        if item.get_closest_marker("doctest") and not asked_for_guides:
+            item.add_marker(pytest.mark.skip(reason=GUIDES_STAGE))
 
 
 # Files whose tests are independent and together a third of the run: with
 # --dist loadfile (dev.py) the other files run whole on one worker, in order,
 # and these are spread over the workers test by test.
-SPREAD_OVER_WORKERS = {"tests/test_api_conformance.py"}
+SPREAD_OVER_WORKERS = {"tests/test_api_conformance.py", "tests/test_guides.py"}
 
 
 @pytest.hookimpl(optionalhook=True)
