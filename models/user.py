@@ -95,6 +95,10 @@ class AuthSession(db.Model):
     # SHA-256 (hex) of the current refresh token's secret; None for sessions opened
     # before refresh tokens existed, which cannot be refreshed.
     refresh_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The digest the last refresh used up, and when: a refresh token sent again
+    # within ``REFRESH_REUSE_GRACE`` of its first use gets that use's successor.
+    previous_refresh_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    refreshed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     user_agent: Mapped[str | None] = mapped_column(String(255), nullable=True)
 
 
