@@ -5,11 +5,10 @@ from marshmallow import Schema, fields, validate
 from models import ROLES, USER_ORDER
 
 from .base import ApiSchema
-from .fields import NormalizedEmail, StrictBoolean, TrimmedString, UTCDateTime
+from .fields import Email, StrictBoolean, TrimmedString, UTCDateTime
 from .pagination import ListQuerySchema, order_by_field
 
 NAME = {"validate": validate.Length(min=1, max=100)}
-EMAIL = {"validate": validate.Length(max=254)}
 PASSWORD = {"validate": validate.Length(min=8, max=128), "load_only": True}
 
 
@@ -57,12 +56,12 @@ class TokenSchema(Schema):
 
 class RegisterSchema(Schema):
     name = TrimmedString(required=True, **NAME)
-    email = NormalizedEmail(required=True, **EMAIL)
+    email = Email(required=True)
     password = fields.String(required=True, **PASSWORD)
 
 
 class LoginSchema(Schema):
-    email = NormalizedEmail(required=True)
+    email = Email(required=True, lookup=True)
     # No length rule here: a login attempt must not reveal the password policy.
     password = fields.String(required=True, load_only=True, validate=validate.Length(max=1024))
 
@@ -76,7 +75,7 @@ class RefreshSchema(Schema):
 
 
 class PasswordResetRequestSchema(Schema):
-    email = NormalizedEmail(required=True, **EMAIL)
+    email = Email(required=True, lookup=True)
 
 
 class PasswordResetConfirmSchema(Schema):
@@ -101,7 +100,7 @@ class UserUpdateSchema(ApiSchema):
     """
 
     name = TrimmedString(required=True, **NAME)
-    email = NormalizedEmail(required=True, **EMAIL)
+    email = Email(required=True)
     password = fields.String(**PASSWORD)
     current_password = fields.String(load_only=True, validate=validate.Length(max=1024))
     role = fields.String(validate=validate.OneOf(ROLES))
