@@ -102,12 +102,19 @@ class UserUpdateSchema(ApiSchema):
     name = TrimmedString(required=True, **NAME)
     email = Email(required=True)
     password = fields.String(**PASSWORD)
-    current_password = fields.String(load_only=True, validate=validate.Length(max=1024))
+    current_password = fields.String(
+        load_only=True,
+        validate=validate.Length(max=1024),
+        metadata={
+            "description": "Your current password: needed to change your own password or "
+            "email (not for an admin changing another user's)."
+        },
+    )
     role = fields.String(validate=validate.OneOf(ROLES))
     is_active = StrictBoolean()
 
     class Meta:
-        dependent_required = {"current_password": ["password"]}
+        sent_with_any = {"current_password": ["password", "email"]}
 
 
 class UserListQuerySchema(ListQuerySchema):
