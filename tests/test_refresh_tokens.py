@@ -12,7 +12,9 @@ from sqlalchemy import select, update
 from extensions import db
 from models import AuthSession, User
 from models.base import utcnow
+from tests.conftest import SECRET_KEY
 from tests.helpers import PASSWORD, assert_problem
+from tests.servers import Gunicorn
 
 LOGIN = "/api/auth/login"
 REFRESH = "/api/auth/refresh"
@@ -115,15 +117,14 @@ def test_reuse_is_logged_without_any_token(client, viewer, caplog):
             assert token not in logged
 
 
-def race_refreshes(app, tokens, racers):
-    """``racers`` threads, each with its own client, refresh with ``tokens`` at once."""
+def at_once(send, racers):
+    """``send()`` from ``racers`` threads at the same moment; what each returned."""
     start = threading.Barrier(racers)
     answers = []
 
     def race():
-        client = app.test_client()
         start.wait(timeout=30)
-        answers.append(refresh(client, tokens))
+        answers.append(send())
 
     threads = [threading.Thread(target=race) for _ in range(racers)]
     for thread in threads:
@@ -132,6 +133,11 @@ def race_refreshes(app, tokens, racers):
         thread.join(timeout=60)
     assert len(answers) == racers
     return answers
+
+
+def race_refreshes(app, tokens, racers):
+    """``racers`` threads, each with its own client, refresh with ``tokens`` at once."""
+    return at_once(lambda: refresh(app.test_client(), tokens), racers)
 
 
 @pytest.mark.parametrize("round_", range(3))
@@ -153,6 +159,41 @@ def test_racing_refreshes_with_one_token_all_go_on_with_one_successor(app, viewe
     # The shared successor is the session's one current refresh token.
     following = refreshed(client, bodies[0])
     assert client.get(ME, headers=bearer(following)).status_code == 200
+
+
+def test_racing_refreshes_across_gunicorn_workers_share_one_successor(
+    make_app, database_url, create_user, tmp_path
+):
+    """The same race between processes: eight threads send one refresh token at
+    once to gunicorn's three workers, for three logins in turn."""
+    make_app()  # its teardown empties the tables the server fills
+    user = create_user()
+    settings = {
+        "FLASK_SKIP_DOTENV": "1",
+        "SECRET_KEY": SECRET_KEY,
+        "DATABASE_URL": database_url,
+        "LOG_LEVEL": "WARNING",
+        "RATELIMIT_ENABLED": "false",
+    }
+    with Gunicorn(settings, workers=3, log_path=tmp_path / "gunicorn.log") as server:
+        server.wait_ready()
+        for _ in range(3):
+            status, _, tokens = server.request_json(
+                "POST", LOGIN, {"email": user.email, "password": PASSWORD}
+            )
+            assert status == 200
+            token = tokens["refresh_token"]
+            answers = at_once(
+                lambda token=token: server.request_json("POST", REFRESH, {"refresh_token": token}),
+                racers=8,
+            )
+            assert [status for status, _, _ in answers] == [200] * 8, server.log_tail()
+            assert len({body["refresh_token"] for _, _, body in answers}) == 1
+            assert len({body["access_token"] for _, _, body in answers}) == 8
+            status, _, _ = server.request_json(
+                "POST", REFRESH, {"refresh_token": answers[0][2]["refresh_token"]}
+            )
+            assert status == 200
 
 
 def test_a_refresh_token_sent_again_within_the_grace_gets_the_same_successor(client, viewer):
