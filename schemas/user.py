@@ -43,8 +43,9 @@ class TokenSchema(Schema):
     refresh_token = fields.String(
         required=True,
         metadata={
-            "description": "Send to `POST /api/auth/refresh` for new tokens; works once. "
-            "Never as a bearer token."
+            "description": "Send to `POST /api/auth/refresh` for new tokens; works once "
+            "(sent again within REFRESH_REUSE_GRACE seconds of that use, it gets the same "
+            "successor). Never as a bearer token."
         },
     )
     refresh_expires_in = fields.Integer(
