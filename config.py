@@ -472,6 +472,14 @@ SETTINGS = (
         "refresh token lifetime in seconds (`refresh_expires_in`); each refresh starts a new "
         "one, so a session idle this long ends",
     ),
+    Setting(
+        "REFRESH_REUSE_GRACE",
+        integer(0),
+        "15",
+        "seconds after its first use in which a refresh token sent again gets a new access "
+        "token and the same successor (parallel refreshes, two tabs) instead of ending the "
+        "session as reuse; `0` turns the grace off",
+    ),
     Setting("PASSWORD_RESET_TTL", integer(1), "3600", "seconds a password reset token stays valid"),
     Setting(
         "PASSWORD_RESET_URL",
