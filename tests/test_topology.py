@@ -46,7 +46,7 @@ from extensions import db
 from models import Product
 from tests.conftest import skip_or_fail
 from tests.helpers import PASSWORD
-from tests.servers import Gunicorn, free_port
+from tests.servers import Gunicorn, free_port, stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -186,6 +186,16 @@ def _subreaper():
     finally:
         if adopted:
             prctl(set_subreaper, 0, 0, 0, 0)
+
+
+def _children(pid):
+    """The pids of a process's children (from Linux's /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+    return found
 
 
 def _read_pid(path):
@@ -400,6 +410,16 @@ class Topology:
     def masters(self):
         """The current gunicorn master of each instance, as its pid file says."""
         return [_read_pid(self.pidfile(port)) for port in self.ports]
+
+    def kill_workers(self):
+        """SIGKILL every worker of every instance (their masters start new ones)."""
+        killed = []
+        for master in filter(None, self.masters()):
+            for worker in _children(master):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(worker, signal.SIGKILL)
+                    killed.append(worker)
+        return killed
 
     def stop_instances(self):
         for port in self.ports:
@@ -738,3 +758,78 @@ def test_rolling_restart_behind_nginx_and_pgbouncer_loses_nothing(
     # ... and no instance left to answer.
     topology.stop_instances()
     assert_nginx_problem(call(port, "GET", "/api/products"), 502, "BAD_GATEWAY")
+
+
+# --- an export cut part-way, through nginx ------------------------------------------
+
+EXPORT_ROWS = 100_000  # seconds of streaming: long enough to be cut in the middle
+CUT_AFTER_BYTES = 256 * 1024
+CURL_PARTIAL_FILE = 18  # curl's exit status for "transfer closed with data remaining"
+
+
+def start_export_download(port, token, target, *, host="localhost"):
+    """curl downloading the NDJSON export through nginx into ``target``."""
+    curl = shutil.which("curl") or skip_or_fail("needs curl")
+    return subprocess.Popen(  # noqa: S603 -- curl on the test's own loopback URL
+        [
+            curl,
+            "-sS",
+            "--max-time",
+            str(REQUEST_TIMEOUT),
+            "-o",
+            str(target),
+            "-H",
+            f"Authorization: Bearer {token}",
+            "-H",
+            f"Host: {host}",
+            f"http://127.0.0.1:{port}/api/products/export",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for_bytes(path, size, process, timeout=REQUEST_TIMEOUT):
+    """Wait until ``path`` holds ``size`` bytes (False if ``process`` ended first)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        if path.exists() and path.stat().st_size >= size:
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_an_export_cut_by_a_killed_worker_is_incomplete_for_the_client_behind_nginx(
+    topology, app, create_user, tmp_path
+):
+    """Contract section 4: a cut export never ends cleanly, also through deploy/nginx.conf.
+
+    Over HTTP/1.0 to gunicorn nginx took the closed upstream connection for the
+    end of the answer and finished it cleanly (curl exit 0, part of the rows).
+    """
+    from demo import add_bulk_products
+
+    editor = create_user("editor")
+    with app.app_context():
+        add_bulk_products(EXPORT_ROWS)
+    port = topology.nginx_port
+    login = call(
+        port, "POST", "/api/auth/login", body={"email": editor.email, "password": PASSWORD}
+    )
+    token = login.json()["access_token"]
+
+    target = tmp_path / "export.ndjson"
+    curl = start_export_download(port, token, target)
+    try:
+        assert wait_for_bytes(target, CUT_AFTER_BYTES, curl), curl.stderr
+        killed = topology.kill_workers()
+        _, error = curl.communicate(timeout=REQUEST_TIMEOUT + 5)
+    finally:
+        stop_process(curl)
+    lines = target.read_bytes().count(b"\n")
+    assert killed
+    assert 0 < lines < EXPORT_ROWS
+    assert curl.returncode == CURL_PARTIAL_FILE, (curl.returncode, error, lines)
+    # The instances come back by themselves (gunicorn replaces its workers).
+    assert call(port, "GET", "/readyz").status == 200
