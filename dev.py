@@ -5,6 +5,9 @@
     python3 dev.py test [pytest options]       # venv, dev dependencies, the whole test suite
     python3 dev.py reset                       # delete the development database, migrate, seed
     python3 dev.py flask COMMAND [options]     # any `flask --app app` command, from .venv
+    python3 dev.py stack [--postgres URL] [--redis URL] [--port N]
+                                               # the production topology from deploy/:
+                                               # nginx, two gunicorn instances, PgBouncer
 
 The virtual environment lives in .venv; dependencies are installed again only
 when a requirements file changes. Stop the server with Ctrl+C; a dev.py that is
@@ -31,6 +34,7 @@ REQUIREMENTS = {
     "test": "requirements-dev.txt",
     "reset": "requirements.txt",
     "flask": "requirements.txt",
+    "stack": "requirements.txt",
 }
 DEFAULT_DATABASE = ROOT / "instance" / "app.db"
 STOP_SIGNALS = [
@@ -211,7 +215,12 @@ def test(python, extra):
     return run([str(python), "-m", "pytest", "-n", "auto", "--dist", "loadfile", *extra])
 
 
-COMMANDS = {"serve": serve, "test": test, "reset": reset, "flask": flask}
+def stack(python, extra):
+    """deploy/stack.py: it stops what it started on Ctrl+C itself, so no escalation."""
+    return run([str(python), str(ROOT / "deploy" / "stack.py"), *extra], interactive=True)
+
+
+COMMANDS = {"serve": serve, "test": test, "reset": reset, "flask": flask, "stack": stack}
 
 
 def main():

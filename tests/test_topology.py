@@ -1,11 +1,15 @@
 """The production topology: nginx -> two instances -> PgBouncer -> PostgreSQL, + Redis.
 
 The main test runs the files in ``deploy/`` as they are, with only addresses and
-paths changed: PgBouncer in transaction pooling in front of the test database,
-two gunicorn instances (two workers each) with ``DB_POOLER=pgbouncer`` and the
-test Redis, and nginx in front of both with ``TRUSTED_PROXIES=1``. A mixed load
-runs through nginx while ``deploy/rolling-restart.sh`` re-executes each instance
-in turn; nothing may be lost.
+paths changed (templated by ``deploy/stack.py``, which ``python3 dev.py stack``
+runs): PgBouncer in transaction pooling in front of the test database, two
+gunicorn instances (two workers each) with the settings of
+``deploy/flask-api.env.example`` (production, ``DB_POOLER=pgbouncer``,
+``TRUSTED_PROXIES=1``, ``TRUSTED_HOSTS``) and the test Redis, and nginx in front
+of both. A mixed load runs through nginx while ``deploy/rolling-restart.sh``
+re-executes each instance in turn; nothing may be lost. Another test kills the
+workers in the middle of an export: curl, through nginx, must report it
+incomplete.
 
 It runs in ``.ci/run``'s PostgreSQL and Redis stage and needs the ``nginx`` and
 ``pgbouncer`` binaries (Debian packages of those names); it is skipped without
@@ -14,7 +18,6 @@ loopback ports the test picks; every loop and wait is bounded; the test stops
 the processes it started (by pid), also when it fails.
 """
 
-import configparser
 import contextlib
 import ctypes
 import http.client
@@ -42,6 +45,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from config import ConfigError, engine_options, load_settings
+from deploy.stack import first_trusted_host, instance_settings, nginx_conf, pgbouncer_ini
 from extensions import db
 from models import Product
 from tests.conftest import skip_or_fail
@@ -61,6 +65,9 @@ CREATE_ATTEMPTS = 5
 LOGIN_LIMIT = 30  # RATELIMIT_LOGIN per minute for the instances
 LOAD_LOGINS = 15  # logins the load makes from 127.0.0.1, well under the limit
 SERVER_POOL = 3  # PgBouncer server connections: fewer than the clients, so they rotate
+# The instances run with deploy/flask-api.env.example's settings, TRUSTED_HOSTS
+# included: clients send its first name, as they would send the real one.
+HOST = first_trusted_host(instance_settings("unused"))
 OTHER_CLIENT = "127.0.0.2"  # a second client address on loopback
 FORGED_ADDRESS = "198.51.100.7"  # what that client claims to be in X-Forwarded-For
 
@@ -205,61 +212,6 @@ def _read_pid(path):
         return None
 
 
-def _sub_once(pattern, replacement, text_, flags=re.M):
-    result, count = re.subn(pattern, replacement, text_, flags=flags)
-    assert count == 1, f"deploy file changed: {pattern!r} matched {count} times"
-    return result
-
-
-def nginx_conf(workdir, port, upstream_ports):
-    """deploy/nginx.conf with the test's ports and paths; everything else as shipped."""
-    conf = (DEPLOY / "nginx.conf").read_text()
-    if os.geteuid() != 0:
-        conf = _sub_once(r"^user .*;\n", "", conf)
-    conf = _sub_once(r"^pid .*;$", f"pid {workdir}/nginx.pid;", conf)
-    conf = _sub_once(r"^error_log .*;$", f"error_log {workdir}/nginx-error.log notice;", conf)
-    conf = _sub_once(r"access_log \S+ api;", f"access_log {workdir}/nginx-access.log api;", conf)
-    conf = _sub_once(r"listen 80;", f"listen 127.0.0.1:{port};", conf)
-    for shipped, test_port in zip((8001, 8002), upstream_ports, strict=True):
-        conf = _sub_once(rf"server 127\.0\.0\.1:{shipped} ", f"server 127.0.0.1:{test_port} ", conf)
-    temp_paths = "".join(
-        f"    {kind}_temp_path {workdir}/nginx-{kind};\n"
-        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
-    return _sub_once(r"^http \{\n", "http {\n" + temp_paths, conf)
-
-
-def pgbouncer_ini(workdir, port, database_url):
-    """deploy/pgbouncer.ini in front of the test database, trusting loopback clients."""
-    parser = configparser.ConfigParser(interpolation=None, strict=True)
-    parser.optionxform = str
-    parser.read(DEPLOY / "pgbouncer.ini")
-    settings = parser["pgbouncer"]
-    assert settings["pool_mode"] == "transaction"
-    url = make_url(database_url)
-    parser.remove_section("databases")
-    server = f"host={url.host or '127.0.0.1'} port={url.port or 5432}"
-    parser["databases"] = {url.database: f"{server} dbname={url.database}"}
-    settings.update(
-        {
-            "listen_addr": "127.0.0.1",
-            "listen_port": str(port),
-            "unix_socket_dir": "",
-            "logfile": "",
-            "pidfile": "",
-            "auth_type": "trust",
-            "auth_file": f"{workdir}/userlist.txt",
-            "default_pool_size": str(SERVER_POOL),
-            "reserve_pool_size": "0",
-        }
-    )
-    (workdir / "userlist.txt").write_text(f'"{url.username}" ""\n')
-    path = workdir / "pgbouncer.ini"
-    with open(path, "w") as out:
-        parser.write(out)
-    return path
-
-
 def _wait_for_port(port, process, log_path, what):
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
@@ -289,7 +241,7 @@ def call(port, method, path, *, body=None, headers=None, source="127.0.0.1"):
         "127.0.0.1", port, timeout=REQUEST_TIMEOUT, source_address=(source, 0)
     )
     try:
-        sent = {"Connection": "close", **(headers or {})}
+        sent = {"Connection": "close", "Host": HOST, **(headers or {})}
         data = None
         if body is not None:
             data = json.dumps(body).encode()
@@ -340,15 +292,12 @@ class Topology:
         self.nginx_port = free_port()
         pooled = make_url(database_url).set(host="127.0.0.1", port=self.pgbouncer_port)
         self.pooled_url = pooled.render_as_string(hide_password=False)
-        self.settings = {  # the instances', beside each one's own port, pid file and Redis
-            "FLASK_SKIP_DOTENV": "1",
-            "APP_ENV": "production",
-            "SECRET_KEY": secrets.token_urlsafe(48),
-            "DATABASE_URL": self.pooled_url,
-            "DB_POOLER": "pgbouncer",
+        # deploy/flask-api.env.example's settings (APP_ENV=production, DB_POOLER,
+        # TRUSTED_PROXIES, TRUSTED_HOSTS ...), with the test's addresses and limits.
+        self.settings = {
+            **instance_settings(self.pooled_url),
             "RATELIMIT_DEFAULT": "100000 per minute",
             "RATELIMIT_LOGIN": f"{LOGIN_LIMIT} per minute",
-            "TRUSTED_PROXIES": "1",
             "LOG_LEVEL": "WARNING",
         }
         self.database_url = database_url
@@ -364,7 +313,13 @@ class Topology:
         return process, log_path
 
     def start_pgbouncer(self):
-        ini = pgbouncer_ini(self.workdir, self.pgbouncer_port, self.database_url)
+        ini = pgbouncer_ini(
+            self.workdir,
+            self.pgbouncer_port,
+            self.database_url,
+            default_pool_size=SERVER_POOL,
+            reserve_pool_size=0,
+        )
         argv = [_binary("pgbouncer"), str(ini)]
         if os.geteuid() == 0:  # PgBouncer refuses to run as root
             argv = ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", *argv]
@@ -381,15 +336,21 @@ class Topology:
             timeout=120,
         )
 
+    @property
+    def env_file(self):
+        return self.workdir / "flask-api.env"
+
     def pidfile(self, port):
         return self.workdir / f"{port}.pid"
 
     def start_instances(self, redis_url):
         instances = []
+        self.settings.update(RATELIMIT_STORAGE_URI=redis_url, CACHE_URL=redis_url)
+        # What /etc/flask-api/env holds; rolling-restart.sh takes its Host from it.
+        self.env_file.write_text("".join(f"{k}={v}\n" for k, v in self.settings.items()))
         for port in self.ports:
             settings = {
                 **self.settings,
-                "RATELIMIT_STORAGE_URI": redis_url,
                 "GUNICORN_PIDFILE": str(self.pidfile(port)),
             }
             log_path = self.workdir / f"instance-{port}.log"
@@ -398,7 +359,7 @@ class Topology:
             self.processes.append((f"instance-{port}", instance.process))
             instances.append(instance)
         for instance in instances:
-            instance.wait_ready("/readyz", START_TIMEOUT)
+            instance.wait_ready("/readyz", START_TIMEOUT, host=HOST)
 
     def start_nginx(self):
         conf = self.workdir / "nginx.conf"
@@ -667,7 +628,11 @@ def test_rolling_restart_behind_nginx_and_pgbouncer_loses_nothing(
     started = time.monotonic()
     restart = subprocess.run(  # noqa: S603 -- the script in deploy/
         [str(DEPLOY / "rolling-restart.sh"), *map(str, topology.ports)],
-        env={**os.environ, "PIDFILE_TEMPLATE": f"{topology.workdir}/%i.pid"},
+        env={
+            **os.environ,
+            "PIDFILE_TEMPLATE": f"{topology.workdir}/%i.pid",
+            "ENV_FILE": str(topology.env_file),
+        },
         capture_output=True,
         text=True,
         timeout=RESTART_TIMEOUT,
@@ -749,7 +714,9 @@ def test_rolling_restart_behind_nginx_and_pgbouncer_loses_nothing(
     big = b"x" * (1024 * 1024 + 1)
     too_large = raw_exchange(
         port,
-        b"POST /api/products HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+        b"POST /api/products HTTP/1.1\r\nHost: "
+        + HOST.encode()
+        + b"\r\nContent-Type: application/json\r\n"
         + f"Content-Length: {len(big)}\r\nConnection: close\r\n\r\n".encode()
         + big,
     )
@@ -767,7 +734,7 @@ CUT_AFTER_BYTES = 256 * 1024
 CURL_PARTIAL_FILE = 18  # curl's exit status for "transfer closed with data remaining"
 
 
-def start_export_download(port, token, target, *, host="localhost"):
+def start_export_download(port, token, target, *, host=HOST):
     """curl downloading the NDJSON export through nginx into ``target``."""
     curl = shutil.which("curl") or skip_or_fail("needs curl")
     return subprocess.Popen(  # noqa: S603 -- curl on the test's own loopback URL
