@@ -99,6 +99,25 @@ def test_db_pooler_pgbouncer_turns_prepared_statements_off(make_app, pooler, pre
         assert (prepared.scalar() > 0) is prepares
 
 
+# --- the guide shows the shipped nginx configuration --------------------------------
+
+
+def _proxy_directives(text):
+    return [line.strip() for line in text.splitlines() if line.strip().startswith("proxy_")]
+
+
+def test_the_guides_nginx_snippet_is_the_shipped_location_block():
+    """A snippet without X-Forwarded-Host/-Port let clients pick the host: the
+    guide shows every proxy_ directive of deploy/nginx.conf's location, no other."""
+    shipped = (DEPLOY / "nginx.conf").read_text().split("location / {", 1)[1]
+    shipped = shipped.split("\n        }", 1)[0]
+    guide = (ROOT / "docs" / "topology.md").read_text()
+    snippets = [block.split("```", 1)[0] for block in guide.split("```nginx\n")[1:]]
+    assert len(snippets) == 1
+    assert _proxy_directives(snippets[0]) == _proxy_directives(shipped)
+    assert "proxy_set_header X-Forwarded-Host $host;" in snippets[0]
+
+
 # --- behind PgBouncer: why DB_POOLER exists ---------------------------------------
 
 
