@@ -255,7 +255,9 @@ def _check_redis(redis_url):
 class Stack:
     """PgBouncer, two gunicorn instances and nginx; ``stop()`` ends what ``start()`` began."""
 
-    def __init__(self, workdir, database_url, redis_url, port):
+    def __init__(self, workdir, database_url, redis_url, port, settings=None):
+        """``settings`` are added to the env file's (the CI stage turns every
+        optional feature on with them)."""
         from sqlalchemy.engine import make_url
 
         self.workdir = workdir
@@ -265,6 +267,7 @@ class Stack:
         self.ports = [free_port(), free_port()]
         pooled = make_url(database_url).set(host="127.0.0.1", port=self.pgbouncer_port)
         self.settings = instance_settings(pooled.render_as_string(hide_password=False), redis_url)
+        self.settings.update(settings or {})
         self.host = first_trusted_host(self.settings)
         self.processes = []  # (name, Popen), stopped in reverse order
 
@@ -312,10 +315,14 @@ class Stack:
         """The instances' settings as /etc/flask-api/env would hold them (for the scripts)."""
         return self.workdir / "flask-api.env"
 
-    def start(self):
+    def start_pgbouncer(self):
         ini = pgbouncer_ini(self.workdir, self.pgbouncer_port, self.database_url)
         process = self._spawn("pgbouncer", unprivileged([binary("pgbouncer"), str(ini)]))
         self._wait("pgbouncer", process, self._listening(self.pgbouncer_port))
+        return process
+
+    def start(self):
+        self.start_pgbouncer()
         env = {**os.environ, **self.settings}
         self.env_file().write_text("".join(f"{k}={v}\n" for k, v in self.settings.items()))
         self.env_file().chmod(0o600)

@@ -62,12 +62,20 @@ RUN_ALONE = (
 )
 
 
-def pytest_collection_modifyitems(items):
-    """A ``faults`` test restarts the servers every xdist worker uses: it runs only alone."""
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        for item in items:
-            if item.get_closest_marker("faults"):
-                item.add_marker(pytest.mark.skip(reason=RUN_ALONE))
+STACK_ONLY = (
+    "the whole stack, minutes long: runs only when asked for (python3 dev.py test -m stack)"
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    """A ``faults`` test restarts the servers every xdist worker uses: it runs only
+    alone. A ``stack`` test runs only when ``-m`` names it (``.ci/run``'s stage)."""
+    asked_for_stack = "stack" in (config.getoption("markexpr") or "")
+    for item in items:
+        if os.environ.get("PYTEST_XDIST_WORKER") and item.get_closest_marker("faults"):
+            item.add_marker(pytest.mark.skip(reason=RUN_ALONE))
+        if item.get_closest_marker("stack") and not asked_for_stack:
+            item.add_marker(pytest.mark.skip(reason=STACK_ONLY))
 
 
 # Files whose tests are independent and together a third of the run: with
