@@ -54,6 +54,7 @@ from tests.test_topology import (
     Load,
     _children,
     call,
+    raw_exchange,
     start_export_download,
     wait_for_bytes,
 )
@@ -293,6 +294,63 @@ def test_every_optional_feature_answers_through_nginx(stack):
         client.close()
     assert any("LIMITER" in key for key in keys), keys[:20]
     RESULTS["features"] = "metrics with token, TRUSTED_HOSTS, OTLP traces, SMTP mail, Redis"
+
+
+# --- the hostile-input corpus, through nginx -------------------------------------------
+
+
+def _raw_request(method, probe, headers):
+    target = probe.path + (f"?{probe.query}" if probe.query else "")
+    sent = {"Host": HOST, "Connection": "close", **headers, **probe.headers}
+    body = probe.body or b""
+    if probe.body is not None:
+        sent["Content-Length"] = str(len(body))
+        if probe.content_type:
+            sent["Content-Type"] = probe.content_type
+    head = f"{method.upper()} {target} HTTP/1.1\r\n"
+    head += "".join(f"{name}: {value}\r\n" for name, value in sent.items())
+    return head.encode("utf-8", "surrogateescape") + b"\r\n" + body
+
+
+def test_the_hostile_input_corpus_through_nginx_gets_no_5xx_no_html_and_writes_nothing(stack):
+    """tests/test_hostile_input.py's corpus, sent as raw bytes to nginx, as an admin
+    and anonymously (the in-process test also checks each exact code)."""
+    from tests.test_hostile_input import OPERATIONS, corpus
+
+    admin = {"Authorization": f"Bearer {_token(stack, _add_user(stack, 'admin'))}"}
+    tables = ("users", "products", "feedback")
+    count = text(
+        "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM products),"
+        " (SELECT count(*) FROM feedback)"
+    )
+    with _direct_engine(stack).connect() as connection:
+        before = tuple(connection.execute(count).one())
+    sent, statuses, bad = 0, Counter(), []
+    limit = int(stack.settings.get("MAX_CONTENT_LENGTH", 1024 * 1024))
+    for path, method, operation in OPERATIONS:
+        for probe in corpus(path, method, operation, limit):
+            if probe.stream is not None:
+                continue  # a chunked body: nginx reads it whole first (buffered)
+            for headers in (admin, {}):
+                answer = raw_exchange(stack.port, _raw_request(method, probe, headers))
+                sent += 1
+                statuses[answer.status] += 1
+                kind = answer.headers.get("Content-Type", "")
+                if (
+                    answer.status >= 500
+                    or "html" in kind
+                    or (answer.status >= 400 and not kind.startswith("application/problem+json"))
+                ):
+                    bad.append((method, probe.name, answer.status, kind, answer.body[:200]))
+    with _direct_engine(stack).connect() as connection:
+        after = tuple(connection.execute(count).one())
+    RESULTS["hostile_input"] = {
+        "requests": sent,
+        "failures": len(bad),
+        "answers_by_status": dict(sorted(statuses.items())),
+    }
+    assert bad == [], bad[:10]
+    assert dict(zip(tables, after, strict=True)) == dict(zip(tables, before, strict=True))
 
 
 # --- rolling restarts under load ---------------------------------------------------------
