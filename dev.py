@@ -8,6 +8,9 @@
     python3 dev.py flask COMMAND [options]     # any `flask --app app` command, from .venv
     python3 dev.py clients [--check]           # regenerate the typed clients (or check them)
     python3 dev.py traces [--port 4318]        # print the spans a traced server sends
+    python3 dev.py stack [--postgres URL] [--redis URL] [--port N]
+                                               # the production topology from deploy/:
+                                               # nginx, two gunicorn instances, PgBouncer
 
 The virtual environment lives in .venv; dependencies are installed again only
 when a requirements file changes. Stop the server with Ctrl+C; a dev.py that is
@@ -36,6 +39,7 @@ REQUIREMENTS = {
     "flask": "requirements.txt",
     "clients": "requirements.txt",
     "traces": "requirements.txt",
+    "stack": "requirements.txt",
 }
 DEFAULT_DATABASE = ROOT / "instance" / "app.db"
 # Written by a running `serve` (its own pid), so `reset` can refuse to delete the
@@ -374,6 +378,11 @@ def clients(python, extra):
     return run([str(python), str(ROOT / "clients" / "generate.py"), *extra])
 
 
+def stack(python, extra):
+    """deploy/stack.py: it stops what it started on Ctrl+C itself, so no escalation."""
+    return run([str(python), str(ROOT / "deploy" / "stack.py"), *extra], interactive=True)
+
+
 COMMANDS = {
     "serve": serve,
     "test": test,
@@ -381,6 +390,7 @@ COMMANDS = {
     "flask": flask,
     "clients": clients,
     "traces": traces,
+    "stack": stack,
 }
 
 

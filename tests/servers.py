@@ -105,31 +105,32 @@ class Gunicorn:
     def url(self):
         return f"http://127.0.0.1:{self.port}"
 
-    def answers(self, path="/healthz"):
-        """Whether ``GET path`` is answered 200 now (False while nothing listens)."""
+    def answers(self, path="/healthz", host=None):
+        """Whether ``GET path`` (with ``host`` as its Host, if given) is answered 200
+        now (False while nothing listens)."""
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=REQUEST_TIMEOUT)
         try:
-            connection.request("GET", path)
+            connection.request("GET", path, headers={"Host": host} if host else {})
             return connection.getresponse().status == 200
         except (OSError, http.client.HTTPException):
             return False
         finally:
             connection.close()
 
-    def wait_until_answers(self, path="/healthz", timeout=READY_TIMEOUT):
+    def wait_until_answers(self, path="/healthz", timeout=READY_TIMEOUT, host=None):
         """Whether ``path`` answers 200 within ``timeout`` seconds (False once gunicorn exits)."""
         deadline = time.monotonic() + timeout
         while self.process.poll() is None:
-            if self.answers(path):
+            if self.answers(path, host):
                 return True
             if time.monotonic() > deadline:
                 break
             time.sleep(0.2)
         return False
 
-    def wait_ready(self, path="/healthz", timeout=READY_TIMEOUT):
+    def wait_ready(self, path="/healthz", timeout=READY_TIMEOUT, host=None):
         """Wait until ``path`` answers 200, or fail the test with gunicorn's log."""
-        if not self.wait_until_answers(path, timeout):
+        if not self.wait_until_answers(path, timeout, host):
             pytest.fail(f"gunicorn on port {self.port} did not answer {path}:\n{self.log()}")
 
     def request_json(self, method, path, body=None, headers=None):
