@@ -14,6 +14,8 @@ the query it belongs to; it cannot be forged or reused for another query.
 
 import hashlib
 import json
+import threading
+from collections import OrderedDict
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
@@ -32,12 +34,15 @@ CURSOR_SALT = "pagination-cursor"
 _POSITION = ("page", "cursor", "limit")
 
 
-def paginate(statement, query, order_columns, pages):
+def paginate(statement, query, order_columns, pages, version=None):
     """One page of ``statement`` as ``(body, headers)``.
 
     ``query`` is the validated query string; ``order_columns`` maps each name
     ``order_by`` accepts to its column, and must include ``id``; ``pages`` is the
     list's ``schemas.pagination.ListPages``, which the body is dumped through.
+    ``version``, if given, is a function returning a token that changes in the
+    same transaction as every write to the listed rows (``models.catalog``):
+    numbered pages then count each filter's total once per token (``TOTALS``).
     """
     column = order_columns[query["order_by"]]
     id_column = order_columns["id"]
@@ -46,7 +51,7 @@ def paginate(statement, query, order_columns, pages):
     ordered = statement.order_by(*(key.desc() if descending else key.asc() for key in keys))
     if "cursor" in query:
         return _cursor_page(ordered, query, keys, descending, pages.cursor)
-    return _offset_page(statement, ordered, query, pages.offset)
+    return _offset_page(statement, ordered, query, pages.offset, version)
 
 
 def contains_text(column, text):
@@ -56,11 +61,61 @@ def contains_text(column, text):
     return column.ilike(f"%{escaped}%", escape="\\")
 
 
-def _offset_page(statement, ordered, query, schema):
-    page, limit = query.get("page", 1), query["limit"]
-    total = db.session.scalar(
-        statement.with_only_columns(func.count(), maintain_column_froms=True).order_by(None)
+class Totals:
+    """Exact list totals, each counted once per (list, filters, version) in a process.
+
+    The ``COUNT`` of a broad filter (``q=a`` over a million products) reads
+    every matching row however small the page: without this, a client could
+    make the database scan the table with every cheap request. Keyed by the
+    version token, a total is never older than the database: the token is read
+    before the count (so a count stored under a token is at least as new as
+    it), and a write gives the rows a new token in its own transaction, so no
+    total counted before it can be found again once it is answered. At most
+    ``size`` totals are kept, the least recently used go first; a lock makes it
+    safe for threaded workers.
+    """
+
+    def __init__(self, size):
+        self.size = size
+        self._entries = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key, count):
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                return self._entries[key]
+        total = count()  # outside the lock: other requests go on meanwhile
+        with self._lock:
+            self._entries[key] = total
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+        return total
+
+
+TOTALS = Totals(size=2000)
+# Parameters that change the order, not which rows a total counts.
+_NOT_COUNTED = (*_POSITION, "sort", "order_by")
+
+
+def _total(statement, query, version):
+    def count():
+        return db.session.scalar(
+            statement.with_only_columns(func.count(), maintain_column_froms=True).order_by(None)
+        )
+
+    token = version() if version is not None else None
+    if token is None:
+        return count()
+    filters = sorted(
+        (name, str(value)) for name, value in query.items() if name not in _NOT_COUNTED
     )
+    return TOTALS.get((request.endpoint, token, tuple(filters)), count)
+
+
+def _offset_page(statement, ordered, query, schema, version):
+    page, limit = query.get("page", 1), query["limit"]
+    total = _total(statement, query, version)
     pages = -(-total // limit)
     offset = (page - 1) * limit
     # A page past the end is known to be empty; the database never sees the offset.
