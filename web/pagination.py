@@ -72,7 +72,7 @@ class Totals:
     it), and a write gives the rows a new token in its own transaction, so no
     total counted before it can be found again once it is answered. At most
     ``size`` totals are kept, the least recently used go first; a lock makes it
-    safe for threaded workers.
+    safe for threaded workers (the count itself runs outside it).
     """
 
     def __init__(self, size):
@@ -80,17 +80,20 @@ class Totals:
         self._entries = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key, count):
+    def get(self, key):
+        """The total kept under ``key``, or ``None``."""
         with self._lock:
-            if key in self._entries:
+            total = self._entries.get(key)
+            if total is not None:
                 self._entries.move_to_end(key)
-                return self._entries[key]
-        total = count()  # outside the lock: other requests go on meanwhile
+            return total
+
+    def put(self, key, total):
         with self._lock:
             self._entries[key] = total
+            self._entries.move_to_end(key)
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
-        return total
 
 
 TOTALS = Totals(size=2000)
@@ -98,28 +101,44 @@ TOTALS = Totals(size=2000)
 _NOT_COUNTED = (*_POSITION, "sort", "order_by")
 
 
-def _total(statement, query, version):
-    def count():
-        return db.session.scalar(
-            statement.with_only_columns(func.count(), maintain_column_froms=True).order_by(None)
-        )
+def _totals_key(query, version):
+    """Where ``TOTALS`` keeps this list's total, or ``None`` without a version.
 
+    The version is read here, before any row is: see ``Totals``.
+    """
     token = version() if version is not None else None
     if token is None:
-        return count()
+        return None
     filters = sorted(
         (name, str(value)) for name, value in query.items() if name not in _NOT_COUNTED
     )
-    return TOTALS.get((request.endpoint, token, tuple(filters)), count)
+    return (request.endpoint, token, tuple(filters))
 
 
 def _offset_page(statement, ordered, query, schema, version):
     page, limit = query.get("page", 1), query["limit"]
-    total = _total(statement, query, version)
-    pages = -(-total // limit)
     offset = (page - 1) * limit
-    # A page past the end is known to be empty; the database never sees the offset.
-    rows = db.session.scalars(ordered.limit(limit).offset(offset)).all() if offset < total else []
+    key = _totals_key(query, version)
+    total = TOTALS.get(key) if key is not None else None
+    rows = None
+    if total is None and offset == 0:
+        # A first page with room to spare holds the whole list: its length is
+        # the total, and a selective search needs no COUNT at all.
+        rows = db.session.scalars(ordered.limit(limit)).all()
+        if len(rows) < limit:
+            total = len(rows)
+    if total is None:
+        total = db.session.scalar(
+            statement.with_only_columns(func.count(), maintain_column_froms=True).order_by(None)
+        )
+    if key is not None:
+        TOTALS.put(key, total)
+    if rows is None:
+        # A page past the end is known to be empty; the database never sees the offset.
+        rows = (
+            db.session.scalars(ordered.limit(limit).offset(offset)).all() if offset < total else []
+        )
+    pages = -(-total // limit)
     last = max(pages, 1)
     links = {
         "self": _page_url(page=page),
