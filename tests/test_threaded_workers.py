@@ -54,9 +54,7 @@ def _at_once(count, call):
         return list(pool.map(run, range(count)))
 
 
-def test_one_idempotency_key_from_many_threads_creates_one_product(
-    server, app, editor_headers
-):
+def test_one_idempotency_key_from_many_threads_creates_one_product(server, app, editor_headers):
     body = {"name": "Threaded lamp", "price": "12.50", "category": "lighting"}
     headers = {**editor_headers, "Idempotency-Key": "threads-1"}
     answers = _at_once(
