@@ -4,9 +4,11 @@
     python3 bench/compare.py                  # from a fresh checkout: makes/uses .venv
     python3 bench/compare.py --rounds 5 --duration 5
     python3 bench/compare.py --cache none     # the same with the server-side cache off
+    python3 bench/compare.py --fastapi <snapshot of github:fastapi/full-stack-fastapi-template>
 
 Starts two gunicorn servers on free loopback ports with the project's
-``gunicorn.conf.py`` (2 sync workers each, ``WEB_CONCURRENCY``): the bare-Flask
+``gunicorn.conf.py`` (2 workers each, ``WEB_CONCURRENCY``, of its default class,
+``GUNICORN_WORKER_CLASS``): the bare-Flask
 ceiling app (``bench/ceiling_app.py``) and the service on SQLite (or the
 ``DATABASE_URL`` given), with rate limiting ON in ``memory://`` and the JSON
 log line written (to /dev/null). The database is seeded once with the demo data
@@ -23,6 +25,18 @@ The rate limits are evaluated and counted on every request, as in production;
 their amounts are raised for the run (``RATELIMIT_DEFAULT`` and
 ``RATELIMIT_FEEDBACK`` = 100000000 per minute) so the benchmark measures the
 service, not its 429s.
+
+With ``--fastapi SNAPSHOT`` (or ``FA_MIRROR``) the FastAPI full-stack template's
+backend runs beside them (``bench/fastapi_template.py`` installs it from the
+snapshot into its own virtual environment; its code is never part of this
+repository), both on PostgreSQL (``DATABASE_URL``, default ``PG_DEFAULT``), with
+the same number of workers (``fastapi run --workers N``, its Docker command),
+plus a second instance of the service with ``CACHE_URL=none``. Scenarios added:
+the template's ``GET /api/v1/users/me``, ``GET /api/v1/items/?limit=20`` and
+``POST /api/v1/items/``; the service's authenticated ``POST /api/feedback``, the
+uncached list of 20 and ``q`` search with a new 5-digit term each request. A
+second table gives each ratio service / template per round (median and spread)
+with both sides' CPU per request, against issue 21's targets.
 
 Needs ``wrk`` (Debian: ``apt-get install wrk``). A benchmark, not a test:
 numbers depend on the machine and on what else runs on it.
@@ -470,7 +484,7 @@ def fastapi_scenarios(viewer, fastapi_auth, tag):
          "server": "nocache"},
         {"key": "feedback_auth", "name": "POST /api/feedback (token)", "path": "/api/feedback",
          "mode": "feedback", "statuses": {"201"},
-         "lua": {"TAG": tag + "a", "PATH": "/api/feedback", "AUTH": viewer["auth"]}},
+         "lua": {"TAG": f"{tag} auth", "PATH": "/api/feedback", "AUTH": viewer["auth"]}},
         {"key": "q_search", "name": "GET /api/products?q=<5 digits>, CACHE_URL=none",
          "path": "/api/products", "mode": "search", "server": "nocache",
          "lua": {"PREFIX": "/api/products?q="}},

@@ -64,12 +64,15 @@ def _run(argv, log, **kwargs):
 
 
 def _python():
-    """Python 3.14 if there is one, else 3.13, else this interpreter."""
-    for name in ("python3.14", "python3.13"):
-        found = shutil.which(name)
-        if found:
+    """Python 3.14 if there is one, else 3.13, else this interpreter (pyenv's too)."""
+    pyenv = Path.home() / ".pyenv" / "versions"
+    for version in ("3.14", "3.13"):
+        candidates = [shutil.which(f"python{version}")]
+        candidates += sorted(str(path) for path in pyenv.glob(f"{version}*/bin/python3"))
+        for candidate in filter(None, candidates):
+            # A pyenv shim may exist and still fail: take the interpreter it really runs.
             probe = subprocess.run(
-                [found, "-c", "import sys; print(sys.executable)"],
+                [candidate, "-c", "import sys; print(sys.executable)"],
                 capture_output=True,
                 text=True,
                 check=False,
