@@ -119,4 +119,3 @@ def test_list_totals_stay_exact_while_products_are_written(
         status, _, body = server.request_json("GET", f"/api/products?{query}")
         assert status == 200
         assert body["meta"]["total"] == 30 + CLIENTS // 2
-

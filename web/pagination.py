@@ -104,7 +104,7 @@ _NOT_COUNTED = (*_POSITION, "sort", "order_by")
 def _totals_key(query, version):
     """Where ``TOTALS`` keeps this list's total, or ``None`` without a version.
 
-    The version is read here, before any row is: see ``Totals``.
+    The version is read here, so before the COUNT it keys: see ``Totals``.
     """
     token = version() if version is not None else None
     if token is None:
@@ -118,21 +118,22 @@ def _totals_key(query, version):
 def _offset_page(statement, ordered, query, schema, version):
     page, limit = query.get("page", 1), query["limit"]
     offset = (page - 1) * limit
-    key = _totals_key(query, version)
-    total = TOTALS.get(key) if key is not None else None
-    rows = None
-    if total is None and offset == 0:
+    rows = total = None
+    if offset == 0:
         # A first page with room to spare holds the whole list: its length is
-        # the total, and a selective search needs no COUNT at all.
+        # the total, and a selective search needs no COUNT (nor a version read).
         rows = db.session.scalars(ordered.limit(limit)).all()
         if len(rows) < limit:
             total = len(rows)
     if total is None:
-        total = db.session.scalar(
-            statement.with_only_columns(func.count(), maintain_column_froms=True).order_by(None)
-        )
-    if key is not None:
-        TOTALS.put(key, total)
+        key = _totals_key(query, version)  # the version is read before the COUNT
+        total = TOTALS.get(key) if key is not None else None
+        if total is None:
+            total = db.session.scalar(
+                statement.with_only_columns(func.count(), maintain_column_froms=True).order_by(None)
+            )
+            if key is not None:
+                TOTALS.put(key, total)
     if rows is None:
         # A page past the end is known to be empty; the database never sees the offset.
         rows = (
