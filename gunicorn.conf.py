@@ -6,6 +6,14 @@ Environment variables (all optional):
   ``PORT`` defaulting to 8000. Loopback by default: put a reverse proxy in front,
   or set ``GUNICORN_BIND=0.0.0.0:8000`` in a container.
 - ``WEB_CONCURRENCY``: worker processes, default ``2 * CPUs + 1`` (at most 8).
+- ``GUNICORN_THREADS``: threads per worker, default 4 (``gthread`` workers);
+  ``1`` gives one request at a time per process.
+- ``GUNICORN_WORKER_CLASS``: ``gthread`` (the default) or ``sync``. Why gthread:
+  docs/performance.md (measured: reads, writes and exports on PostgreSQL behind
+  PgBouncer). A thread waiting on the database lets another request use the CPU,
+  and a long export no longer runs into ``GUNICORN_TIMEOUT``: a gthread worker's
+  main thread tells the master it is alive while requests run, so the timeout
+  only stops a worker that is truly stuck, not one streaming a big file.
 - ``GUNICORN_TIMEOUT``: seconds a worker may spend on one request, default 30.
 - ``PROMETHEUS_MULTIPROC_DIR``: with ``METRICS_ENABLED=true``, where the workers
   keep their metrics so a scrape adds them up. Emptied at start; when unset, a
@@ -33,7 +41,13 @@ from flask.helpers import get_load_dotenv
 
 bind = os.environ.get("GUNICORN_BIND") or f"127.0.0.1:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY") or min(2 * multiprocessing.cpu_count() + 1, 8))
-worker_class = "sync"
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS") or "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS") or 4)
+# Idle keep-alive connections wait in the worker's poller, holding no thread.
+# Longer than nginx's upstream keepalive_timeout (60 s by default), so nginx
+# always closes an idle connection first and never sends a request into one
+# gunicorn is closing.
+keepalive = 75
 timeout = int(os.environ.get("GUNICORN_TIMEOUT") or 30)
 graceful_timeout = 30  # seconds to finish in-flight requests on SIGTERM
 
