@@ -1,7 +1,7 @@
 """products: a trigram index for q (name contains, any case) on PostgreSQL
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0007
 Create Date: 2026-12-06
 
 ``GET /api/products?q=`` is ``name ILIKE '%term%'``, which no B-tree can serve:
@@ -15,7 +15,7 @@ here (docs/performance.md says why).
 from alembic import op
 
 revision = "0008"
-down_revision = "0005"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
