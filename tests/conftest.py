@@ -171,6 +171,9 @@ def make_app(database_url):
             "SECRET_KEY": SECRET_KEY,
             "RATELIMIT_ENABLED": False,
             "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",  # fast for tests; same algorithm
+            # No sender thread: a test sends the outbox's mail when it says so
+            # (mail_outbox.send_due()); tests of the thread ask for it.
+            "MAIL_SENDER": "command",
             "TESTING": True,
             **overrides,
         }
