@@ -343,6 +343,7 @@ def instance(database_url, mail_server, tmp_path):
         "SECRET_KEY": SECRET_KEY,
         "DATABASE_URL": database_url,
         "MAIL_URL": mail_server.url(),
+        "MAIL_SENDER": "thread",
         "RATELIMIT_ENABLED": "false",
         "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",
     }

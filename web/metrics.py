@@ -142,11 +142,13 @@ class MailOutboxCollector:
 
     def collect(self):
         try:
-            pending, oldest = db.session.execute(
-                select(func.count(), func.min(OutboxMail.created_at))
-            ).one()
+            # A connection of its own, handed back at once: the scrape's session
+            # stays untouched and no connection stays checked out after it.
+            with db.engine.connect() as connection:
+                pending, oldest = connection.execute(
+                    select(func.count(), func.min(OutboxMail.created_at))
+                ).one()
         except SQLAlchemyError as exc:
-            db.session.rollback()
             log.warning("mail outbox metrics not read", extra={"error": type(exc).__name__})
             return
         age = max(0.0, (utcnow() - oldest).total_seconds()) if oldest is not None else 0.0
