@@ -7,6 +7,7 @@ backoff and then mailed once, two senders never send one row twice, and a reset
 request costs the same whether or not the email is known.
 """
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -225,19 +226,35 @@ def queue_numbered(app, count):
 
 
 def test_two_sender_threads_never_send_one_row_twice(mail_app, mail_server):
+    """Both senders read the same due rows before either claims one (their first
+    claim waits for the other's read): only one of them gets each row."""
     expected = queue_numbered(mail_app, 40)
-    start = threading.Barrier(2)
+    racers, both_have_read = set(), threading.Barrier(2)
+
+    def claim_after_the_other_has_read(conn, cursor, statement, *args):
+        thread = threading.current_thread()
+        if thread in racers and statement.lstrip().upper().startswith("UPDATE MAIL_OUTBOX"):
+            racers.discard(thread)
+            with contextlib.suppress(threading.BrokenBarrierError):
+                both_have_read.wait(timeout=5)  # never reached on PostgreSQL: its claim is a lock
+
     results = []
 
     def sender():
-        start.wait(timeout=WAIT)
+        racers.add(threading.current_thread())
         results.append(send_due(mail_app, mail_outbox.new_sender_id()))
 
-    threads = [threading.Thread(target=sender) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    with mail_app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", claim_after_the_other_has_read)
+    try:
+        threads = [threading.Thread(target=sender) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    finally:
+        event.remove(engine, "before_cursor_execute", claim_after_the_other_has_read)
     assert sum(result.sent for result in results) == 40
     assert subjects(mail_server) == expected
     assert outbox_rows(mail_app) == []
