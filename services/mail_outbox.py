@@ -76,6 +76,7 @@ STOP_SECONDS = 15  # how long a stopping process waits for the mail being sent
 CANDIDATES = 20  # rows a SQLite sender reads per claim (claimed ones are skipped)
 
 OUTBOX = OutboxMail.__table__
+SUBJECT_MAX = OUTBOX.c.subject.type.length
 
 
 @dataclass
@@ -114,6 +115,8 @@ def _ready_message(row):
 
 def queue_mail(to, subject, text):
     """Queue a plain-text mail; it is stored when the caller's transaction commits."""
+    if len(subject) > SUBJECT_MAX:  # refused here, not by the caller's commit
+        raise ValueError(f"a mail subject has at most {SUBJECT_MAX} characters")
     _add(OutboxMail(kind=MESSAGE, recipient=to, subject=subject, body=text))
 
 

@@ -87,6 +87,8 @@ def test_queue_mail_is_committed_with_the_callers_transaction(mail_app, mail_ser
     with mail_app.app_context():
         mail_outbox.queue_mail("lost@example.com", "Rolled back", "never sent\n")
         db.session.rollback()
+        with pytest.raises(ValueError, match="subject"):
+            mail_outbox.queue_mail("ann@example.com", "x" * 256, "too long a subject\n")
         mail_outbox.queue_mail("ann@example.com", "Your email changed", "It is now a***@x.org\n")
         db.session.commit()
     [row] = outbox_rows(mail_app)
@@ -354,7 +356,9 @@ def test_the_sender_thread_mails_a_request_once_it_is_answered(make_app, mail_se
 
 @pytest.fixture
 def instance(database_url, mail_server, tmp_path):
-    """Two gunicorn workers on the test database, mailing to ``mail_server``."""
+    """One gunicorn worker on the test database, mailing to ``mail_server``: killing
+    it leaves no process of the instance that could send the mail but its
+    replacement."""
     settings = {
         "FLASK_SKIP_DOTENV": "1",
         "SECRET_KEY": SECRET_KEY,
@@ -364,7 +368,7 @@ def instance(database_url, mail_server, tmp_path):
         "RATELIMIT_ENABLED": "false",
         "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",
     }
-    with Gunicorn(settings, workers=2, log_path=tmp_path / "gunicorn.log") as server:
+    with Gunicorn(settings, workers=1, log_path=tmp_path / "gunicorn.log") as server:
         server.wait_ready(timeout=WAIT)
         yield server
 
