@@ -425,6 +425,7 @@ def start_sender(app):
         if sender is None:
             sender = _senders[app] = SenderThread(app)
             sender.thread.start()
+            log.info("mail sender started", extra={"pid": os.getpid()})
         return sender
 
 
