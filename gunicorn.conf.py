@@ -24,8 +24,9 @@ Environment variables (all optional):
 Observability hooks (docs/operations.md): ``on_starting`` prepares the metrics
 folder before any worker exists, ``child_exit`` tells the metrics a worker died
 (its counters stay, its live gauges go), and ``post_fork`` starts tracing in
-each worker, never in the master. ``post_worker_init`` reports the workers of a
-re-executed master ready to the restart script.
+each worker, never in the master. ``post_worker_init`` starts each worker's mail
+sender (services/mail_outbox.py) and reports the workers of a re-executed master
+ready to the restart script.
 """
 
 import gc
@@ -181,7 +182,8 @@ def on_exit(server):
 
 def post_worker_init(worker):
     """The app has loaded in the worker: set its objects aside from the garbage
-    collector, and report a worker of a re-executed master ready.
+    collector, start its mail sender, and report a worker of a re-executed master
+    ready.
 
     ``gc.freeze()`` moves every object alive now (modules, the app, its routes,
     schemas and mappers: about 100,000) to a generation the collector never
@@ -194,9 +196,22 @@ def post_worker_init(worker):
     master only when every new worker has done so.
     """
     gc.freeze()
+    _start_mail_sender(worker)
     if worker.cfg.pidfile and os.environ.get("GUNICORN_PID"):
         try:
             with open(f"{worker.cfg.pidfile}.2.ready", "a", encoding="ascii") as ready:
                 ready.write(f"{os.getpid()}\n")
         except OSError as exc:  # the script then keeps the old master: never fail a boot
             worker.log.warning("could not report the worker ready: %s", exc)
+
+
+def _start_mail_sender(worker):
+    """Send the outbox's mail from this worker from now on (``MAIL_SENDER=thread``),
+    not from its first request: a worker that replaced a killed one sends what the
+    killed one left even if no request comes."""
+    from flask import Flask
+
+    if isinstance(worker.wsgi, Flask):  # not gunicorn's error app after a failed reload
+        from services import mail_outbox
+
+        mail_outbox.start_sender(worker.wsgi)
