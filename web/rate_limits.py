@@ -23,7 +23,7 @@ and the counters live under the same storage keys (``LIMITS:LIMITER/<key>/
   failures count, per user, at ``RATELIMIT_LOGIN``, in the same storage.
 - Fail open: when the storage (Redis) cannot be reached, a warning is logged and
   the process counts in its own memory until the storage answers again (checked
-  after 1 s, then 2, 4, ... up to a minute); "Rate limit storage recovered" is
+  after 1 s, then 2, 4, ... up to 32 s); "Rate limit storage recovered" is
   logged at WARNING too, so operators who log warnings only learn both.
 """
 
@@ -48,7 +48,7 @@ log = logging.getLogger("api.rate_limits")
 
 # A down Redis must cost a request milliseconds, not the client library's defaults.
 REDIS_TIMEOUTS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
-FIRST_RECHECK, LONGEST_RECHECK = 1.0, 60.0  # seconds between checks of a down storage
+FIRST_RECHECK, LONGEST_RECHECK = 1.0, 32.0  # seconds between checks of a down storage
 
 
 def client_address():
@@ -140,9 +140,7 @@ class Counters:
             return getattr(self.memory, method)(*args)
 
     def went_down(self):
-        log.warning(
-            "Rate limit storage unreachable; counting in this process's memory until it answers"
-        )
+        log.warning("Rate limit storage unreachable - falling back to in-memory storage")
         self.down = True
         self.recheck_pause = FIRST_RECHECK
         self.recheck_at = time.monotonic() + self.recheck_pause
