@@ -8,12 +8,12 @@ from sqlalchemy import event
 
 import cli
 import errors
-import web.hooks
+import pipeline
 from blueprints import register_blueprints
 from config import engine_options, load_settings
 from extensions import db, init_db, migrate
 from models import sqlite
-from web.flask_app import ApiFlask
+from plumbing.flask_app import ApiFlask
 
 
 def create_app(overrides=None):
@@ -37,14 +37,14 @@ def create_app(overrides=None):
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config)
     app.json.sort_keys = False
 
-    web.hooks.init_app(app)
+    pipeline.install(app)
     errors.init_app(app)
     init_db(app)
     migrate.init_app(app, db, directory=os.path.join(app.root_path, "migrations"))
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", sqlite.set_pragmas)
-        web.hooks.init_engine(app, db.engine)
+        pipeline.install_engine(app, db.engine)
     register_blueprints(app)
     cli.init_app(app)
     return app

@@ -14,13 +14,13 @@ from sqlalchemy import delete, or_
 import demo
 from errors import Conflict
 from extensions import db
+from features import idempotency
 from models import ROLES, AuthSession, PasswordResetToken, User
 from models.base import utcnow
 from models.catalog import bump_catalog_version
 from schemas.user import UserCreateSchema
 from services import mail_outbox
 from services.accounts import commit_account
-from web import idempotency
 
 
 @click.command("create-user")

@@ -440,7 +440,7 @@ SETTINGS = (
         "so no link or `Location` is built from a forged one. Set it in production",
         shown_default="any",
     ),
-    # Safe retries (web/idempotency.py)
+    # Safe retries (features/idempotency.py)
     Setting(
         "IDEMPOTENCY_TTL",
         integer(1),
@@ -455,7 +455,7 @@ SETTINGS = (
         "`pgbouncer` when `DATABASE_URL` points at PgBouncer in transaction pooling: "
         "psycopg's server-side prepared statements are then turned off",
     ),
-    # Server-side cache of public reads (web/server_cache.py).
+    # Server-side cache of public reads (features/server_cache.py).
     Setting(
         "CACHE_URL",
         _cache_url,

@@ -17,7 +17,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import BadRequest, HTTPException, NotFound, SecurityError
 from werkzeug.routing import RequestRedirect
 
-from web.request_log import request_id
+from request_ids import request_id
 
 log = logging.getLogger("api.errors")
 
@@ -219,7 +219,7 @@ def to_app_error(exc):
         )
         return ServiceUnavailable()
     log.error("unhandled exception", exc_info=exc, extra={"request_id": request_id()})
-    # Error reports (web/error_reports.py), when SENTRY_DSN is set: this is the one
+    # Error reports (observability/error_reports.py), when SENTRY_DSN is set: this is the one
     # place an unexpected exception becomes a 500, so it is reported from here.
     report = current_app.extensions.get("error_reports")
     if report is not None:
@@ -263,7 +263,7 @@ def plain_redirect(response):
     allows a relative reference) that the ``Host`` header has no part in.
 
     Flask answers routing redirects without calling any error handler, so this is
-    an ``after_request`` hook (see ``web/hooks.py``).
+    an ``after_request`` hook (see ``pipeline.py``).
     """
     redirect = request.routing_exception
     if isinstance(redirect, RequestRedirect) and response.status_code == redirect.code:

@@ -166,7 +166,7 @@ def post_fork(server, worker):
     """Start tracing in the new worker (threads and connections must not cross a fork)."""
     endpoint = _app_setting("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip()
     if endpoint:
-        from web import tracing  # loads OpenTelemetry: only when configured
+        from observability import tracing  # loads OpenTelemetry: only when configured
 
         tracing.start(
             endpoint,

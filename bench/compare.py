@@ -240,8 +240,8 @@ def deep_cursor(env, row):
     from blueprints.products import PRODUCT_LIST_QUERY
     from extensions import db
     from models import Product
-    from web.pagination import _encode_cursor, _query_binding
-    from web.validation import parse_query
+    from plumbing.pagination import _encode_cursor, _query_binding
+    from plumbing.validation import parse_query
 
     app = create_app({"DATABASE_URL": env["DATABASE_URL"], "SECRET_KEY": env["SECRET_KEY"]})
     with app.test_request_context("/api/products?limit=20&cursor="):

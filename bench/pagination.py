@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from app import create_app
 from extensions import db
 from models import PRODUCT_ORDER, Product
-from web import pagination
+from plumbing import pagination
 
 RUNS = int(os.environ.get("BENCH_RUNS", "15"))
 LIMIT = 20

@@ -3,14 +3,14 @@
 from flask import Blueprint
 from sqlalchemy import or_, select
 
+from auth.access import role_required
 from errors import InvalidCursor
 from models import USER_ORDER, User
 from openapi import doc
+from plumbing.pagination import contains_text, paginate
+from plumbing.validation import parse_query
 from schemas.pagination import ListPages
 from schemas.user import UserListQuerySchema, UserSchema
-from web.auth import role_required
-from web.pagination import contains_text, paginate
-from web.validation import parse_query
 
 bp = Blueprint("admin", __name__, url_prefix="/api/admin")
 

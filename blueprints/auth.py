@@ -3,10 +3,15 @@
 from flask import Blueprint, current_app, request, url_for
 from itsdangerous import BadSignature, SignatureExpired
 
+from auth.access import authentication, login_required, note_auth_failure, require_user
+from auth.tokens import load_refresh_token, token_pair
 from errors import Conflict, Forbidden, InvalidToken, Unauthenticated
+from features.idempotency import commit_with_response, idempotent
+from features.rate_limits import login_limit, password_reset_limit, register_limit
 from models import User
 from models.user import dummy_password_check
 from openapi import doc
+from plumbing.validation import parse_body
 from schemas.user import (
     LoginSchema,
     PasswordResetConfirmSchema,
@@ -18,11 +23,6 @@ from schemas.user import (
 )
 from services import password_reset, sessions
 from services.accounts import add_account
-from web.auth import authentication, login_required, note_auth_failure, require_user
-from web.idempotency import commit_with_response, idempotent
-from web.rate_limits import login_limit, password_reset_limit, register_limit
-from web.tokens import load_refresh_token, token_pair
-from web.validation import parse_body
 
 bp = Blueprint("auth", __name__, url_prefix="/api/auth")
 

@@ -3,11 +3,11 @@
 from flask import Blueprint, current_app
 
 from config import APP_NAME, VERSION
+from features.server_cache import cached
 from openapi import doc
+from plumbing.http_cache import PUBLIC_CONFIG, public_response
 from schemas.client_config import ClientConfigSchema
-from web.http_cache import PUBLIC_CONFIG, public_response
-from web.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from web.server_cache import cached
+from schemas.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 bp = Blueprint("config", __name__, url_prefix="/api")
 

@@ -18,7 +18,7 @@ from flask_swagger_ui import get_swaggerui_blueprint
 
 from config import APP_NAME, VERSION
 from openapi import build_document, doc
-from web.http_cache import public_bytes
+from plumbing.http_cache import public_bytes
 
 bp = Blueprint("docs", __name__, url_prefix="/api")
 

@@ -3,17 +3,17 @@
 from flask import Blueprint, url_for
 from sqlalchemy import select
 
+from auth.access import optional_user, role_required
 from errors import InvalidCursor, NotFoundError
 from extensions import db
+from features.idempotency import commit_with_response, idempotent
+from features.rate_limits import feedback_limit
 from models import FEEDBACK_ORDER, Feedback
 from openapi import doc
+from plumbing.pagination import paginate
+from plumbing.validation import parse_body, parse_query
 from schemas.feedback import FeedbackListQuerySchema, FeedbackSchema
 from schemas.pagination import ListPages
-from web.auth import optional_user, role_required
-from web.idempotency import commit_with_response, idempotent
-from web.pagination import paginate
-from web.rate_limits import feedback_limit
-from web.validation import parse_body, parse_query
 
 bp = Blueprint("feedback", __name__, url_prefix="/api/feedback")
 

@@ -3,11 +3,17 @@
 from flask import Blueprint, Response, request, stream_with_context, url_for
 from sqlalchemy import select
 
+from auth.access import role_required
 from errors import InvalidCursor, NotFoundError
 from extensions import db
+from features.idempotency import commit_with_response, idempotent
+from features.server_cache import cached
 from models import PRODUCT_ORDER, Product
 from models.catalog import catalog_version
 from openapi import doc
+from plumbing.http_cache import PUBLIC_ITEM, PUBLIC_LIST, check_if_match, public_response, with_etag
+from plumbing.pagination import contains_text, paginate
+from plumbing.validation import MAX_ID, parse_body, parse_query
 from schemas.pagination import ListPages
 from schemas.product import (
     ProductBatchSchema,
@@ -17,12 +23,6 @@ from schemas.product import (
     ProductSchema,
 )
 from services import product_export
-from web.auth import role_required
-from web.http_cache import PUBLIC_ITEM, PUBLIC_LIST, check_if_match, public_response, with_etag
-from web.idempotency import commit_with_response, idempotent
-from web.pagination import contains_text, paginate
-from web.server_cache import cached
-from web.validation import MAX_ID, parse_body, parse_query
 
 bp = Blueprint("products", __name__, url_prefix="/api/products")
 

@@ -2,11 +2,11 @@
 
 from flask import Blueprint
 
+from auth.access import authentication, login_required
 from errors import NotFoundError
 from openapi import doc
 from schemas.session import SessionListSchema, SessionSchema
 from services import sessions
-from web.auth import authentication, login_required
 
 bp = Blueprint("sessions", __name__, url_prefix="/api/auth/sessions")
 

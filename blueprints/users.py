@@ -3,16 +3,16 @@
 from flask import Blueprint, request, url_for
 from marshmallow import ValidationError
 
+from auth.access import login_required, require_user, role_required
 from errors import Conflict, Forbidden, NotFoundError
 from extensions import db
+from features.idempotency import commit_with_response, idempotent
+from features.rate_limits import current_password_attempts
 from models import User
 from openapi import doc
+from plumbing.validation import parse_body
 from schemas.user import UserCreateSchema, UserSchema, UserUpdateSchema
 from services.accounts import add_account, changes_email, ensure_admin_remains, update_account
-from web.auth import login_required, require_user, role_required
-from web.idempotency import commit_with_response, idempotent
-from web.rate_limits import current_password_attempts
-from web.validation import parse_body
 
 bp = Blueprint("users", __name__, url_prefix="/api/users")
 

@@ -1,6 +1,6 @@
 """The catalog version: one row whose token changes with every write to products.
 
-The server-side cache of public reads (``web/server_cache.py``) puts the token in
+The server-side cache of public reads (``features/server_cache.py``) puts the token in
 its keys, so a write makes every cached catalog answer unreachable at once, for
 every process and instance that reads this database. The token changes in the
 same transaction as the write, so it commits or rolls back with it: once a write

@@ -1,7 +1,7 @@
 """One-row reads on a Connection of their own, for the queries nearly every request makes.
 
 Every cached catalog read first reads the catalog version (``models/catalog.py``),
-and every authenticated request looks its token up (``web/auth.py``). Through
+and every authenticated request looks its token up (``auth/access.py``). Through
 the ORM session each costs about twice what the same statement costs on a
 ``Connection`` of its own (the session's transaction, its state, an ORM result):
 measured 70 to 80 µs against 35 µs per read on SQLite (bench/README.md). The

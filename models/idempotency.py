@@ -17,7 +17,7 @@ class IdempotencyKey(db.Model):
     """One ``Idempotency-Key`` of one caller, and the response it stands for.
 
     The primary key (caller, key) is what makes a key usable once: see
-    ``web/idempotency.py`` for how a request claims it.
+    ``features/idempotency.py`` for how a request claims it.
     """
 
     __tablename__ = "idempotency_keys"

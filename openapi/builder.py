@@ -40,6 +40,7 @@ from errors import (
     UnsupportedMediaType,
 )
 from errors import PROBLEM_MIMETYPE as PROBLEM_MEDIA_TYPE
+from schemas.patterns import NO_NUL_PATTERN
 from schemas.problem import ProblemSchema
 
 from .components import (
@@ -56,7 +57,6 @@ from .components import (
     SECURITY_SCHEME,
     if_match_parameter,
 )
-from .patterns import NO_NUL_PATTERN
 
 DOCUMENTED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 _RULE_ARGUMENT = re.compile(r"<(?:(?P<converter>[^:<>(]+)(?:\([^)]*\))?:)?(?P<name>[^<>]+)>")

@@ -3,7 +3,7 @@ responses carry, conditional-request parameters and the bearer security scheme.
 Operations refer to these by name.
 """
 
-from web.request_log import REQUEST_ID_PATTERN
+from request_ids import REQUEST_ID_PATTERN
 
 OPENAPI_VERSION = "3.1.0"
 BEARER = "bearerAuth"

@@ -18,7 +18,7 @@ rule is stated once, in ``schemas/``::
         data = parse_body(REGISTER)
 
 One declaration does more than document: ``query`` also decides which query
-parameters the view accepts. ``web.validation.reject_undeclared_query`` refuses,
+parameters the view accepts. ``plumbing.validation.reject_undeclared_query`` refuses,
 before the view runs, any parameter on a view that declares no ``query`` schema;
 a view that declares one checks its parameters itself with ``parse_query``.
 """
@@ -58,7 +58,7 @@ class ApiDoc:
     optional_auth: bool = False
     # False for views that never touch the database, so they cannot answer 503.
     uses_database: bool = True
-    # The view honours ``Idempotency-Key`` (``web.idempotency.idempotent``): the
+    # The view honours ``Idempotency-Key`` (``features.idempotency.idempotent``): the
     # header parameter, 409/422 and ``Idempotent-Replayed`` are derived from this.
     idempotent: bool = False
 

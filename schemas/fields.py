@@ -20,7 +20,7 @@ from marshmallow import fields, validate
 
 import emails
 from models.base import CENT
-from openapi.patterns import (
+from schemas.patterns import (
     PRICE_PATTERN,
     id_list_pattern,
     trimmed_length_pattern,

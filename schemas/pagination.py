@@ -2,9 +2,10 @@
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from web.pagination import DEFAULT_LIMIT, MAX_LIMIT
-
 from .fields import QueryInteger
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
 
 
 def order_by_field(columns):

@@ -62,8 +62,8 @@ from sqlalchemy import delete, select, text, update
 from extensions import db
 from models.base import utcnow
 from models.mail_outbox import MESSAGE, OutboxMail
+from observability import metrics
 from services import mailer
-from web import metrics
 
 log = logging.getLogger("api.mail")
 
@@ -403,16 +403,17 @@ os.register_at_fork(after_in_child=_senders.clear)
 
 
 def init_app(app):
-    """With ``MAIL_SENDER=thread``, start this process's sender at its first request."""
+    """Make ``app`` known to ``start_mail_sender``; with ``MAIL_SENDER=thread``
+    ``pipeline`` registers that step, which starts this process's sender at its
+    first request."""
     app.extensions["mail_outbox"] = app  # the app itself, where only current_app is at hand
-    if app.config["MAIL_SENDER"] != "thread":
-        return
 
-    def start_mail_sender():
-        if app not in _senders:
-            start_sender(app)
 
-    app.before_request(start_mail_sender)
+def start_mail_sender():
+    """Start the sender thread of this process, unless it runs already."""
+    app = current_app.extensions["mail_outbox"]
+    if app not in _senders:
+        start_sender(app)
 
 
 def start_sender(app):

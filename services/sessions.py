@@ -4,7 +4,7 @@ password change or a password reset ends.
 A session row is what every token of one login names. Its refresh tokens rotate:
 each refresh uses up the one sent and hands out the next, and the row keeps only
 a SHA-256 digest of the current one's secret. A refresh token is signed
-(``web/tokens.py``), so one whose secret is not the current one can only be an
+(``auth/tokens.py``), so one whose secret is not the current one can only be an
 earlier token of the same session sent again: reuse. Reuse ends the session at
 once, with every access and refresh token it issued, because the legitimate
 client and whoever copied the token can no longer be told apart.

@@ -44,6 +44,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 from app import create_app
+from auth.tokens import sign_access_token, sign_refresh_token
 from extensions import db
 from models import User
 from services import password_reset, sessions
@@ -55,7 +56,6 @@ from tests.helpers import (
     insert_products,
     password_hash,
 )
-from web.tokens import sign_access_token, sign_refresh_token
 
 SEEDED_ROLES = ("admin", "editor", "viewer")  # ids 1, 2, 3 after a reset
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}

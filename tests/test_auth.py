@@ -8,12 +8,12 @@ import time_machine
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import select
 
+from auth.access import Caller
 from extensions import db
 from models import AuthSession, User
 from models.base import utcnow
 from schemas.user import UserSchema
 from tests.helpers import PASSWORD, assert_problem
-from web.auth import Caller
 
 REGISTER = "/api/auth/register"
 LOGIN = "/api/auth/login"

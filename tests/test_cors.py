@@ -3,8 +3,8 @@
 import pytest
 
 from config import ConfigError
+from plumbing.cors import ALLOWED_HEADERS, EXPOSED_HEADERS
 from tests.helpers import PASSWORD
-from web.cors import ALLOWED_HEADERS, EXPOSED_HEADERS
 
 ALLOWED = "https://app.example.com"
 OTHER_ALLOWED = "http://localhost:5173"

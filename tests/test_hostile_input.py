@@ -530,7 +530,7 @@ def test_a_nul_in_a_docs_asset_path_is_404(client):
 def log_lines(caplog):
     import logging
 
-    from web.request_log import JsonFormatter
+    from observability.request_log import JsonFormatter
 
     caplog.set_level(logging.INFO)
     formatter = JsonFormatter()

@@ -18,12 +18,12 @@ from sqlalchemy import func, select, text
 
 import blueprints.products
 from extensions import db
+from features.idempotency import idempotent
 from models import Feedback, IdempotencyKey, Product, User
 from models.base import utcnow
 from openapi import doc
 from tests.conftest import skip_or_fail
 from tests.helpers import PASSWORD, assert_problem
-from web.idempotency import idempotent
 
 PRODUCT = {"name": "Desk lamp", "price": "12.50", "category": "home"}
 FEEDBACK = {"name": "Ann", "email": "ann@example.com", "message": "Great catalog, thanks!"}

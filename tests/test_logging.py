@@ -5,8 +5,8 @@ import logging
 
 import pytest
 
+from observability.request_log import JsonFormatter
 from tests.helpers import PASSWORD
-from web.request_log import JsonFormatter
 
 FIELDS = {"request_id", "method", "path", "status", "duration_ms", "user_id", "remote_addr"}
 

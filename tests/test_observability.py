@@ -35,7 +35,7 @@ statuses = [
     client.get("/metrics").status_code,
 ]
 loaded = sorted(m for m in sys.modules if m.split(".")[0] in {"opentelemetry", "sentry_sdk"}
-                or m in {"web.tracing", "web.error_reports"})
+                or m in {"observability.tracing", "observability.error_reports"})
 print(json.dumps({"statuses": statuses, "loaded": loaded}))
 """
 
@@ -65,8 +65,8 @@ def test_the_default_test_run_loads_no_tracing_or_error_reports(client):
     # reports must still be absent.
     forbidden = (
         "sentry_sdk",
-        "web.tracing",
-        "web.error_reports",
+        "observability.tracing",
+        "observability.error_reports",
         "opentelemetry.sdk.trace",
         "opentelemetry.instrumentation",
         "opentelemetry.exporter",

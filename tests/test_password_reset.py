@@ -14,11 +14,11 @@ from config import ConfigError, load_settings
 from extensions import db
 from models import AuthSession, PasswordResetToken, User
 from models.base import utcnow
+from observability.request_log import JsonFormatter
 from services import mail_outbox, password_reset
 from tests.helpers import PASSWORD, assert_problem
 from tests.mail_server import reset_token_from, smtp_server
 from tests.servers import free_port
-from web.request_log import JsonFormatter
 
 RESET = "/api/auth/password-reset"
 CONFIRM = "/api/auth/password-reset/confirm"

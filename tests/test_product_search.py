@@ -10,7 +10,7 @@ from sqlalchemy import event, select, text
 
 from extensions import db
 from models import Product
-from web.pagination import contains_text
+from plumbing.pagination import contains_text
 
 NAMES = [
     "100% cotton",

@@ -5,8 +5,8 @@ import logging
 import pytest
 import redis
 
+from features.rate_limits import feedback_limit
 from tests.helpers import PASSWORD, VALID_FEEDBACK, assert_problem
-from web.rate_limits import feedback_limit
 
 ADDRESS_A = {"REMOTE_ADDR": "203.0.113.1"}
 ADDRESS_B = {"REMOTE_ADDR": "203.0.113.2"}

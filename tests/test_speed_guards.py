@@ -17,7 +17,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-import web.rate_limits
+import features.rate_limits
 from tests.helpers import VALID_FEEDBACK, insert_products
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,7 +55,7 @@ def test_a_limited_request_starts_no_thread(make_app, counted):
 
 def test_limits_are_parsed_once_per_endpoint(make_app, counted):
     client = make_app(RATELIMIT_ENABLED=True).test_client()
-    parsed = counted(web.rate_limits, "parse_many")
+    parsed = counted(features.rate_limits, "parse_many")
     for _ in range(3):
         assert client.get("/api/products").status_code == 200
     assert len(parsed) == 1

@@ -222,7 +222,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, Status, StatusCode
-from web.tracing import SanitizingExporter
+from observability.tracing import SanitizingExporter
 
 memory = InMemorySpanExporter()
 provider = TracerProvider()

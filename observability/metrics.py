@@ -5,7 +5,7 @@ The exporter is a thin layer over the same client that registers its own
 ``before_request``/``after_request`` hooks and route, labels by endpoint or raw
 path unless told otherwise, and under gunicorn expects its own multiprocess
 class (or a second HTTP server on another port). Here recording has to happen at
-one stated place in ``web/hooks.py``'s order (after every hook that can change
+one stated place in ``pipeline.py``'s order (after every hook that can change
 the status), the route label must be the URL rule with one fixed label for
 unmatched requests, ``/metrics`` needs a constant-time token check and a 404 when
 off, and the multiprocess directory is managed by ``gunicorn.conf.py``. Done
@@ -163,7 +163,8 @@ class MailOutboxCollector:
 
 
 def init_app(app):
-    """Serve ``GET /metrics`` and record every request, when METRICS_ENABLED.
+    """Serve ``GET /metrics`` when METRICS_ENABLED; ``pipeline`` registers
+    ``record_request`` then.
 
     Off, nothing is registered: ``/metrics`` is the usual 404 and requests
     record nothing.
@@ -172,7 +173,6 @@ def init_app(app):
         return
     APP_INFO.labels(version=VERSION).set(1)
     app.add_url_rule(METRICS_PATH, "metrics", metrics_view, methods=["GET"])
-    app.after_request(record_request)
 
 
 # (method, route, status) -> that request counter and duration histogram, so the
@@ -193,7 +193,7 @@ def _series_for(method, route, status):
 
 
 def record_request(response):
-    """Count the request and time it (an ``after_request`` hook, see web/hooks.py)."""
+    """Count the request and time it (an ``after_request`` hook, see pipeline.py)."""
     started = g.get("started_at")
     rule = request.url_rule
     route = rule.rule if rule is not None else UNMATCHED

@@ -53,19 +53,19 @@ def answer_preflight(response):
     return response
 
 
-def _vary_on_origin(response):
+def vary_on_origin(response):
+    """``Vary: Origin`` on every response when origins are allowed (flask-cors adds
+    it only to the responses it decorates)."""
     response.vary.add("Origin")
     return response
 
 
-def init_app(app):
-    # Registered before flask-cors's own hook, so it runs after it: Flask runs
-    # after_request functions in reverse order of registration.
-    app.after_request(answer_preflight)
+def install_flask_cors(app):
+    """flask-cors registers its own ``after_request`` hook, at the point of the
+    pipeline where this is called; it answers nothing without ``ALLOWED_ORIGINS``."""
     origins = app.config["ALLOWED_ORIGINS"]
     if not origins:
         return
-    app.after_request(_vary_on_origin)
     CORS(
         app,
         origins=origins,
@@ -75,5 +75,5 @@ def init_app(app):
         max_age=PREFLIGHT_MAX_AGE,
         supports_credentials=False,  # bearer tokens only; there are no cookies
         always_send=False,  # no Origin header, no CORS headers
-        vary_header=False,  # _vary_on_origin adds it to every response instead
+        vary_header=False,  # vary_on_origin adds it to every response instead
     )

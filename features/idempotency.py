@@ -77,13 +77,13 @@ from sqlalchemy import delete, event, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
+from auth.access import authentication, optional_user
 from errors import AppError, IdempotencyKeyInUse, IdempotencyKeyReused, RequestValidationError
 from extensions import db
 from models.base import utcnow
 from models.idempotency import DONE, IN_PROGRESS, IdempotencyKey
-from web import metrics
-from web.auth import authentication, optional_user
-from web.validation import read_json_object
+from observability import metrics
+from plumbing.validation import read_json_object
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"

@@ -12,7 +12,6 @@ import json
 from flask import current_app, jsonify, request
 
 from errors import PreconditionFailed
-from web import server_cache
 
 # Products change through the API at any time; 30 seconds of staleness is the
 # contract's trade for serving lists from caches.
@@ -56,11 +55,11 @@ def etag_for(data):
 
 
 def public_response(data, cache_control, headers=None):
-    """``data`` as JSON that any cache may keep, with an ETag; 304 when the
-    client's ``If-None-Match`` still matches.
+    """``data`` as JSON that any cache may keep, with an ETag.
 
-    The complete answer goes to the server-side cache first, when the view is
-    a cached one (``server_cache.cached``), so later hits can answer 304 too.
+    The view returns the complete answer: ``@cached`` keeps it as it is, and
+    ``answer_conditionally`` (a step of the pipeline) turns it into a 304 when
+    the client's ``If-None-Match`` still matches.
     """
     return _public(jsonify(data), etag_for(data), cache_control, headers)
 
@@ -76,19 +75,23 @@ def _public(response, etag, cache_control, headers=None):
     response.headers.update(headers or {})
     response.set_etag(etag)
     response.headers["Cache-Control"] = cache_control
-    server_cache.store(response)
-    return answer_conditionally(response)
+    return response
 
 
 def answer_conditionally(response):
-    """The response, or 304 (412) when the request's conditional headers say so.
+    """A public answer, or 304 (412) when the request's conditional headers say so.
 
-    Werkzeug's ``make_conditional`` does the work; a request with none of the
-    headers it reads gets nothing from it but a ``Date`` header that is dropped
-    anyway (13 µs of a 260 µs cached read), so it is skipped then.
+    Only answers a view made public (``public_response``, ``public_bytes``) are
+    conditional here; a write's ``If-Match`` is checked by the view itself
+    (``check_if_match``) before it changes anything. Werkzeug's
+    ``make_conditional`` does the work; a request with none of the headers it
+    reads gets nothing from it but a ``Date`` header that is dropped anyway
+    (13 µs of a 260 µs cached read), so it is skipped then.
     """
     environ = request.environ
-    if any(name in environ for name in _CONDITIONAL_HEADERS):
+    if any(name in environ for name in _CONDITIONAL_HEADERS) and response.headers.get(
+        "Cache-Control", ""
+    ).startswith("public"):
         response.make_conditional(request)
         # make_conditional adds a Date header; the HTTP server (werkzeug's, gunicorn)
         # always sends its own, and a response must not carry two.

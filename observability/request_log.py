@@ -1,9 +1,9 @@
-"""Request ids and structured logs: one JSON line per request on stdout.
+"""Structured logs: one JSON line per request on stdout.
 
 The request id is fixed before anything else runs, so every later hook, error
 and log record can name it; the request's log line is written after every other
 hook, so it records the status the client really gets. When traces are exported
-(web/tracing.py), every log record of a request also carries its ``trace_id``
+(observability/tracing.py), every log record of a request also carries its ``trace_id``
 and ``span_id``.
 
 The line is written on every request, so its path is kept short: one JSON
@@ -17,28 +17,17 @@ import logging
 import re
 import sys
 import time
-import uuid
 from datetime import UTC, datetime
 
 from flask import g, has_request_context, request
 from sqlalchemy.exc import StatementError
 
-REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,64}")
+from request_ids import request_id
+
 _RECORD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 _encode = json.JSONEncoder(default=str).encode
 
 request_log = logging.getLogger("api.request")
-
-
-def request_id():
-    """The request's id: a well-formed incoming ``X-Request-ID``, else a new one."""
-    found = g.get("request_id")
-    if found is None:
-        incoming = request.headers.get("X-Request-ID", "")
-        found = g.request_id = (
-            incoming if REQUEST_ID_PATTERN.fullmatch(incoming) else uuid.uuid4().hex
-        )
-    return found
 
 
 # Werkzeug colours its banner with ANSI escapes whatever the output is.
@@ -73,7 +62,7 @@ class JsonFormatter(logging.Formatter):
         if has_request_context():
             if "request_id" not in entry:
                 entry["request_id"] = request_id()
-            # Set by web/tracing.py when traces are exported: search a trace's logs by it.
+            # Set by observability/tracing.py when traces are exported: search a trace's logs by it.
             if "trace_id" in g:
                 entry.setdefault("trace_id", g.trace_id)
                 entry.setdefault("span_id", g.span_id)
@@ -98,7 +87,7 @@ class JsonFormatter(logging.Formatter):
 def withheld_database_messages(error):
     """``{message: what to show instead}`` for each database error in ``error``'s
     chain: the summaries ``formatException`` puts in tracebacks, for other reports
-    of the same error (``web/error_reports.py``)."""
+    of the same error (``observability/error_reports.py``)."""
     withheld = {str(link): summary for link, summary in _database_errors(error)}
     withheld.pop("", None)
     return withheld

@@ -27,8 +27,6 @@ from sqlalchemy.types import TypeDecorator
 from errors import InvalidCursor
 from extensions import db
 
-DEFAULT_LIMIT = 20
-MAX_LIMIT = 100
 CURSOR_SALT = "pagination-cursor"
 # Parameters that choose a page within a query rather than the query itself.
 _POSITION = ("page", "cursor", "limit")

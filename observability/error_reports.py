@@ -1,7 +1,7 @@
 """Sentry error reports for every 500, when ``SENTRY_DSN`` is set.
 
 This module imports ``sentry_sdk``, so it is itself imported only when that
-setting is set (by ``web/hooks.py``): otherwise Sentry is never loaded.
+setting is set (by ``pipeline.py``): otherwise Sentry is never loaded.
 
 The service's one error handler (``errors.handle_error``) catches every
 exception, so Flask's ``got_request_exception`` signal, which Sentry's Flask
@@ -19,7 +19,7 @@ captured, and ``scrub_event`` removes request bodies, cookies, query strings,
 event (request, breadcrumbs, extra data, exception messages) before it is sent.
 A database error's message, which can quote a value (PostgreSQL's ``DETAIL: Key
 (name)=(...)``), is replaced by its class, SQLSTATE and statement, as in the
-logs (``web/request_log.py``).
+logs (``observability/request_log.py``).
 Sentry's performance tracing stays off: OpenTelemetry does tracing.
 """
 
@@ -35,7 +35,8 @@ from sentry_sdk.integrations.sqlalchemy import SqlalchemyIntegration
 
 from config import VERSION
 from emails import IN_TEXT as EMAIL
-from web.request_log import request_id, withheld_database_messages
+from observability.request_log import withheld_database_messages
+from request_ids import request_id
 
 BEARER = re.compile(r"(?i)\b(bearer)\s+[\w.~+/=-]+")
 # Keys dropped wherever they occur (headers, WSGI environ entries, extra data).

@@ -1,7 +1,7 @@
 """OpenTelemetry traces over OTLP/HTTP, when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set.
 
 This module imports the OpenTelemetry SDK, so it is itself imported only when
-that setting is set (by ``web/hooks.py`` and ``gunicorn.conf.py``): otherwise no
+that setting is set (by ``pipeline.py`` and ``gunicorn.conf.py``): otherwise no
 OpenTelemetry module is loaded and nothing is started.
 
 - One tracer provider per process, created after the fork: gunicorn's
@@ -116,7 +116,10 @@ def start(endpoint, service_name, environment):
 
 
 def init_app(app):
-    """Trace the app's requests; registered first, so the span covers every hook."""
+    """Trace the app's requests: OpenTelemetry's Flask instrumentation wraps the
+    WSGI app and registers its own hooks; ``pipeline`` calls this first, so the
+    span covers every later step, and lists ``remember_trace_ids`` and
+    ``annotate_span``."""
     config = app.config
     provider = start(
         config["OTEL_EXPORTER_OTLP_ENDPOINT"], config["OTEL_SERVICE_NAME"], config["APP_ENV"]
@@ -128,8 +131,6 @@ def init_app(app):
     FlaskInstrumentor.instrument_app(
         app, tracer_provider=provider, excluded_urls=excluded, enable_commenter=False
     )
-    app.before_request(remember_trace_ids)
-    app.after_request(annotate_span)
 
 
 def instrument_engine(app, engine):

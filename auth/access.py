@@ -1,7 +1,7 @@
 """Who is calling: bearer access tokens and the ``login_required`` / ``role_required``
 decorators.
 
-An access token (``web/tokens.py``) is a signed, timestamped reference to an
+An access token (``auth/tokens.py``) is a signed, timestamped reference to an
 ``AuthSession`` row. The signature makes it tamper-proof without a lookup; the row
 makes it revocable. Every request that sends a token costs one query, which reads
 the session and its user together, so a role change or deactivation counts at
@@ -17,7 +17,7 @@ role and an id, cost 70 µs of a 500 µs request, and running the query through
 the ORM session as much again (``bench/README.md``): it is a ``FastRead``
 (``models/fast_read.py``), on a pooled connection of its own, so a request that
 only reads its caller never opens a session. The signing serializers are kept
-per secret key likewise (``web/tokens.py``).
+per secret key likewise (``auth/tokens.py``).
 
 Why credentials were refused is kept on ``g.auth_failure`` as a short reason
 (``bad_signature``, ``wrong_password``, ...), which the metrics count; clients
@@ -32,13 +32,13 @@ from flask import g, request
 from itsdangerous import BadSignature, SignatureExpired
 from sqlalchemy import bindparam, select
 
+from auth.tokens import load_access_token
 from errors import Forbidden, Unauthenticated
 from extensions import db
 from models import AuthSession, User
 from models.base import utcnow
 from models.fast_read import FastRead
 from services import sessions
-from web.tokens import load_access_token
 
 INVALID_TOKEN = "The access token is invalid, expired or revoked."
 
@@ -139,7 +139,7 @@ def authentication():
 
 
 def note_auth_failure(reason):
-    """Record why the request's credentials were refused (counted by web/metrics.py)."""
+    """Record why the request's credentials were refused (counted by observability/metrics.py)."""
     g.auth_failure = reason
 
 

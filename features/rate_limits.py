@@ -40,9 +40,9 @@ from limits.errors import StorageError
 from limits.storage import storage_from_string
 from sqlalchemy.exc import SQLAlchemyError
 
+from auth.access import current_user
 from errors import RateLimited
 from extensions import db
-from web.auth import current_user
 
 log = logging.getLogger("api.rate_limits")
 
@@ -313,9 +313,7 @@ def rate_limit_headers(response):
 
 
 def init_app(app):
-    """Count ``app``'s requests unless rate limiting is switched off."""
-    if not app.config["RATELIMIT_ENABLED"]:
-        return
-    app.extensions["rate_limits"] = Limiter(app.config)
-    app.before_request(check_request)
-    app.after_request(rate_limit_headers)
+    """The limiter for ``app``, unless rate limiting is switched off; ``pipeline``
+    registers ``check_request`` and ``rate_limit_headers`` then."""
+    if app.config["RATELIMIT_ENABLED"]:
+        app.extensions["rate_limits"] = Limiter(app.config)

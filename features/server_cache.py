@@ -4,9 +4,11 @@ What is cached: the whole 200 answer (body, ``ETag``, ``Cache-Control``,
 ``Link``) of the public reads, a product, a list page (numbered or cursor), a
 batch fetch and ``/api/config``, keyed by the request's scheme, host, path and
 query string. A view opts in with ``@cached("catalog")`` (or ``"config"``) and
-answers through ``http_cache.public_response``, which hands the answer to
-``store`` before it applies ``If-None-Match``. A hit skips the view altogether
-(no product query, no ``COUNT``, no marshmallow, no JSON encoding, no digest),
+answers through ``http_cache.public_response``; the decorator keeps the
+complete answer the view returns, and the pipeline's ``answer_conditionally``
+step applies ``If-None-Match`` afterwards, to a hit and a miss alike. A hit
+skips the view altogether (no product query, no ``COUNT``, no marshmallow, no JSON
+encoding, no digest),
 and a client's ``If-None-Match`` is still answered 304, from the cached ETag.
 
 Read your writes, across processes and instances
@@ -61,7 +63,7 @@ import logging
 import time
 from functools import wraps
 
-from flask import current_app, g, request
+from flask import current_app, request
 from flask_caching import Cache
 
 from config import VERSION
@@ -132,7 +134,9 @@ def cached(scope):
                     entry = _get(state, key)
                     if entry is not None:
                         return _rebuild(entry)
-                    g.server_cache_key = key  # ``store`` keeps the view's answer under it
+                    response = view(*args, **kwargs)
+                    _store(state, key, response)
+                    return response
             return view(*args, **kwargs)
 
         return wrapper
@@ -140,12 +144,10 @@ def cached(scope):
     return decorator
 
 
-def store(response):
-    """Keep ``response``, a complete 200 public answer, if its view is cached."""
-    key = g.pop("server_cache_key", None)
-    if key is None or response.status_code != 200:
+def _store(state, key, response):
+    """Keep ``response``, the view's complete answer, when it is a 200."""
+    if response.status_code != 200:
         return
-    state = current_app.extensions["server_cache"]
     headers = [(name, response.headers[name]) for name in _KEPT_HEADERS if name in response.headers]
     entry = (response.get_data(), response.get_etag()[0], headers)
     try:
@@ -175,9 +177,7 @@ def _get(state, key):
 
 
 def _rebuild(entry):
-    from web.http_cache import answer_conditionally  # here: http_cache imports this module
-
     body, etag, headers = entry
     response = current_app.response_class(body, headers=headers)
     response.set_etag(etag)
-    return answer_conditionally(response)
+    return response
