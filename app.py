@@ -10,9 +10,10 @@ import cli
 import errors
 import pipeline
 from blueprints import register_blueprints
-from config import engine_options, load_settings
+from config import load_settings
 from extensions import db, init_db, migrate
 from models import sqlite
+from models.engine import engine_options
 from plumbing.flask_app import ApiFlask
 
 

@@ -9,7 +9,7 @@ PRAGMAS = (
     "foreign_keys = ON",
     "journal_mode = WAL",  # readers do not wait for the writer
     "synchronous = NORMAL",  # durable at each checkpoint, safe from corruption in WAL
-)  # the busy timeout is the connection's ``timeout`` (config.engine_options)
+)  # the busy timeout is the connection's ``timeout`` (models.engine.engine_options)
 
 
 def set_pragmas(dbapi_connection, _record=None):
