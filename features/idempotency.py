@@ -71,9 +71,9 @@ from datetime import timedelta
 from decimal import Decimal
 from functools import wraps
 
-from flask import current_app, g, has_request_context, request
+from flask import current_app, request
 from marshmallow import ValidationError
-from sqlalchemy import delete, event, select, text
+from sqlalchemy import delete, event, inspect, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
@@ -130,14 +130,14 @@ def idempotent(view):
                 raise IdempotencyKeyInUse()
             return _answer_from(stored, request_key)
 
-        g.idempotency_claim = claim  # commit_with_response takes it from here
+        # The claim is a row of the request's transaction: commit_with_response
+        # finds it in the session, the one object the view and this wrapper share.
         try:
             response = view(*args, **kwargs)
         except BaseException:
-            g.pop("idempotency_claim", None)
             _roll_back()  # the claim goes with the failed write: the retry runs again
             raise
-        if g.pop("idempotency_claim", None) is not None:
+        if _unfinished_claims(db.session()):
             _roll_back()
             raise RuntimeError(f"{view.__name__} must end with commit_with_response(...)")
         return response
@@ -151,8 +151,7 @@ def commit_with_response(rv):
     the response. Build the response before calling this, from what was written:
     nothing is read back after the commit."""
     response = current_app.make_response(rv)
-    claim = g.pop("idempotency_claim", None)
-    if claim is not None:
+    for claim in _unfinished_claims(db.session()):
         if 200 <= response.status_code < 300:
             claim.state = DONE
             claim.status_code = response.status_code
@@ -297,10 +296,22 @@ def _roll_back():
         db.session.rollback()
 
 
+def _unfinished_claims(session):
+    """The keys this session has claimed and not yet given a response (nor deleted).
+
+    Read from each row's loaded state, so a row expired by a commit is not
+    loaded again for this."""
+    deleted = session.deleted
+    return [
+        row
+        for row in session
+        if isinstance(row, IdempotencyKey)
+        and inspect(row).dict.get("state") == IN_PROGRESS
+        and row not in deleted
+    ]
+
+
 def _refuse_unfinished_claim(session):
     """Never commit a claimed key without its response: it would block the key."""
-    if not has_request_context():
-        return
-    claim = g.get("idempotency_claim")
-    if claim is not None and claim in session:
+    if _unfinished_claims(session):
         raise RuntimeError("a claimed Idempotency-Key is committed by commit_with_response only")

@@ -220,6 +220,32 @@ def test_a_server_error_after_the_write_stores_nothing(app, client, editor_heade
     assert rows(app, Product) == 1
 
 
+def plain_commit(rv):
+    db.session.commit()
+    return rv
+
+
+@pytest.mark.parametrize(
+    "finish",
+    [plain_commit, lambda rv: rv],
+    ids=["commit-without-the-response", "no-commit"],
+)
+def test_a_view_that_skips_commit_with_response_stores_nothing(
+    app, client, editor_headers, monkeypatch, finish
+):
+    """A claimed key is only ever committed with its response: a create view that
+    commits another way, or not at all, is refused (500) and leaves no row."""
+    headers = {**editor_headers, **key_header()}
+    monkeypatch.setattr(blueprints.products, "commit_with_response", finish)
+
+    assert_problem(
+        client.post("/api/products", json=PRODUCT, headers=headers), 500, "INTERNAL_ERROR"
+    )
+
+    assert rows(app, Product) == 0
+    assert rows(app, IdempotencyKey) == 0
+
+
 def test_a_stored_key_holds_the_response_it_replays(app, client, editor_headers):
     headers = {**editor_headers, **key_header("stored-key")}
     created = client.post("/api/products", json=PRODUCT, headers=headers)
