@@ -18,10 +18,10 @@ While the URL is matched: the ``<id:...>`` converter (400 ``INVALID_ID``) and
 Flask's ``TRUSTED_HOSTS`` check. The cookie session is one that is never opened
 (``cookieless``): the service sets no cookies.
 
-Before the view: ``BEFORE_VIEW``. Then the view, with its decorators (auth,
+Before the view: ``before_view``. Then the view, with its decorators (auth,
 ``@idempotent``, ``@cached``); any exception becomes problem details in
-``errors.handle_error``. After the view (or the error handler): ``AFTER_VIEW``,
-which also runs for an answer made before any ``BEFORE_VIEW`` step ran (an error
+``errors.handle_error``. After the view (or the error handler): ``after_view``,
+which also runs for an answer made before any ``before_view`` step ran (an error
 while the URL was matched), so none of those steps relies on one. At the end of
 the app context ``extensions.remove_session`` returns the connection (registered
 with ``db`` in ``extensions.init_db``).
