@@ -3,8 +3,9 @@
 Environment variables (all optional):
 
 - ``GUNICORN_BIND``: the address to listen on; else ``127.0.0.1:$PORT`` with
-  ``PORT`` defaulting to 8000. Loopback by default: put a reverse proxy in front,
-  or set ``GUNICORN_BIND=0.0.0.0:8000`` in a container.
+  ``PORT`` defaulting to 8000. Loopback by default, with a buffering reverse
+  proxy in front: with ``APP_ENV=production`` any other address logs a warning
+  at start (docs/topology.md says why).
 - ``WEB_CONCURRENCY``: worker processes, default ``2 * CPUs + 1`` (at most 8).
 - ``GUNICORN_TIMEOUT``: seconds a worker may spend on one request, default 30.
 - ``PROMETHEUS_MULTIPROC_DIR``: with ``METRICS_ENABLED=true``, where the workers
@@ -21,6 +22,7 @@ re-executed master ready to the restart script.
 """
 
 import gc
+import ipaddress
 import multiprocessing
 import os
 import shutil
@@ -75,9 +77,48 @@ def _app_setting(name, default):
 
 
 def on_starting(server):
-    """Prepare the metrics folder, and warn when limits cannot hold across workers."""
+    """Prepare the metrics folder, and warn about settings production should not run with."""
     _prepare_metrics_dir(server)
     _warn_about_memory_limits(server)
+    _warn_about_an_exposed_bind(server)
+
+
+def _warn_about_an_exposed_bind(server):
+    """Sync workers must sit behind a buffering proxy (docs/topology.md).
+
+    Each sync worker holds one connection from its first byte to its last: a
+    client that opens a connection and sends nothing, or sends its body slowly,
+    keeps a worker for up to GUNICORN_TIMEOUT. A few idle connections straight
+    from the network (three, with three workers) make even /healthz wait that
+    long. nginx reads whole requests before it hands them on, so only finished
+    requests reach a worker.
+    """
+    if _app_setting("APP_ENV", "development").strip().lower() != "production":
+        return
+    exposed = [address for address in server.cfg.bind if not _is_loopback(address)]
+    if exposed:
+        server.log.warning(
+            "GUNICORN_BIND listens on %s, beyond this host: gunicorn's sync workers must "
+            "sit behind a buffering reverse proxy (nginx, deploy/nginx.conf), or a few "
+            "idle or slow clients hold every worker (even /healthz waits for "
+            "GUNICORN_TIMEOUT); bind 127.0.0.1 and put the proxy in front, see "
+            "docs/topology.md",
+            ", ".join(exposed),
+        )
+
+
+def _is_loopback(address):
+    """Whether a gunicorn bind address (host:port, [v6]:port, unix:path, fd://n)
+    can only be reached from this host."""
+    if address.startswith(("unix:", "fd://")):
+        return True
+    host = address.rsplit(":", 1)[0].strip("[]") if ":" in address else address
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: it may resolve to anything
+        return False
 
 
 def _warn_about_memory_limits(server):

@@ -80,16 +80,17 @@ class Gunicorn:
     """A gunicorn master of the service and its ``workers`` workers on a loopback port.
 
     ``settings`` are the service's settings, added to this process's environment;
-    ``port`` is a free one unless given; ``cwd`` is the code it runs (this checkout).
+    ``port`` is a free one unless given, on ``host`` (loopback unless given; it is
+    reached through loopback either way); ``cwd`` is the code it runs (this checkout).
     """
 
-    def __init__(self, settings, *, workers, log_path, port=None, cwd=ROOT):
+    def __init__(self, settings, *, workers, log_path, port=None, cwd=ROOT, host="127.0.0.1"):
         self.port = port or free_port()
         self.log_path = log_path
         env = {
             **os.environ,
             **settings,
-            "GUNICORN_BIND": f"127.0.0.1:{self.port}",
+            "GUNICORN_BIND": f"{host}:{self.port}",
             "WEB_CONCURRENCY": str(workers),
         }
         with open(log_path, "w") as log:  # gunicorn writes through a descriptor of its own
