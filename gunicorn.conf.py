@@ -185,9 +185,20 @@ def on_exit(server):
         shutil.rmtree(path, ignore_errors=True)
 
 
+def _withhold_database_text(worker):
+    """gunicorn logs a response that failed while streaming (an export whose
+    database went away) with its traceback, through its own handlers: they
+    withhold a database error's message as the app's JSON log does."""
+    from web.request_log import WithholdDatabaseText  # loaded with the app already
+
+    for handler in worker.log.error_log.handlers:
+        handler.addFilter(WithholdDatabaseText())
+
+
 def post_worker_init(worker):
-    """The app has loaded in the worker: set its objects aside from the garbage
-    collector, and report a worker of a re-executed master ready.
+    """The app has loaded in the worker: filter gunicorn's error log, set the
+    app's objects aside from the garbage collector, and report a worker of a
+    re-executed master ready.
 
     ``gc.freeze()`` moves every object alive now (modules, the app, its routes,
     schemas and mappers: about 100,000) to a generation the collector never
@@ -199,6 +210,7 @@ def post_worker_init(worker):
     ``<pidfile>.2.ready`` once the app is loaded, and the script retires the old
     master only when every new worker has done so.
     """
+    _withhold_database_text(worker)
     gc.freeze()
     if worker.cfg.pidfile and os.environ.get("GUNICORN_PID"):
         try:

@@ -81,10 +81,21 @@ class Gunicorn:
 
     ``settings`` are the service's settings, added to this process's environment;
     ``port`` is a free one unless given, on ``host`` (loopback unless given; it is
-    reached through loopback either way); ``cwd`` is the code it runs (this checkout).
+    reached through loopback either way); ``cwd`` is the code it runs (this checkout),
+    ``app`` the application gunicorn loads from it.
     """
 
-    def __init__(self, settings, *, workers, log_path, port=None, cwd=ROOT, host="127.0.0.1"):
+    def __init__(
+        self,
+        settings,
+        *,
+        workers,
+        log_path,
+        port=None,
+        cwd=ROOT,
+        host="127.0.0.1",
+        app="app:create_app()",
+    ):
         self.port = port or free_port()
         self.log_path = log_path
         env = {
@@ -95,7 +106,7 @@ class Gunicorn:
         }
         with open(log_path, "w") as log:  # gunicorn writes through a descriptor of its own
             self.process = subprocess.Popen(  # noqa: S603 -- the venv's own gunicorn
-                [str(GUNICORN), "app:create_app()", "--config", "gunicorn.conf.py"],
+                [str(GUNICORN), app, "--config", "gunicorn.conf.py"],
                 cwd=cwd,
                 env=env,
                 stdout=log,
