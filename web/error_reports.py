@@ -34,9 +34,9 @@ from sentry_sdk.integrations.logging import LoggingIntegration
 from sentry_sdk.integrations.sqlalchemy import SqlalchemyIntegration
 
 from config import VERSION
+from web.request_log import EMAIL_ADDRESS as EMAIL
 from web.request_log import request_id, withheld_database_messages
 
-EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
 BEARER = re.compile(r"(?i)\b(bearer)\s+[\w.~+/=-]+")
 # Keys dropped wherever they occur (headers, WSGI environ entries, extra data).
 SECRET_KEYS = frozenset(

@@ -45,11 +45,11 @@ from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, ParentBased,
 from opentelemetry.trace import SpanKind, Status
 
 from config import VERSION
+from web.request_log import EMAIL_ADDRESS as EMAIL
 
 # Matched against the full request URL; one pattern (the list is comma-separated).
 EXCLUDED_URLS = r"^[a-z][a-z0-9+.-]*://[^/?#]+/(?:healthz|readyz|metrics)/?(?:[?#]|$)"
 
-EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
 _DROPPED = frozenset({"url.query", "db.statement.parameters"})
 _DROPPED_PREFIXES = ("db.query.parameter.", "db.operation.parameter.")
 _SECRET_HEADER = re.compile(
