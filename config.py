@@ -16,6 +16,7 @@ from email.utils import parseaddr
 from typing import Any
 from urllib.parse import urlsplit
 
+import click
 from limits import parse_many
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -38,8 +39,12 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
 
-class ConfigError(ValueError):
-    """A setting has a value the service cannot run with."""
+class ConfigError(click.ClickException, ValueError):
+    """A setting has a value the service cannot run with.
+
+    A ``ClickException``, so the ``flask`` command (which builds the app) prints it
+    as one line, ``Error: NAME: message``, and exits 1 instead of a traceback.
+    """
 
     def __init__(self, name, message):
         super().__init__(f"{name}: {message}")
@@ -84,6 +89,11 @@ def _rate_limit(name, raw):
     return text
 
 
+# The drivers requirements.txt installs: any other scheme would only fail later,
+# at the first query, with an ImportError about a missing driver.
+DATABASE_SCHEMES = ("sqlite", "postgresql+psycopg")
+
+
 def _database_url(raw):
     url = str(raw).strip()
     # Heroku-style and plain URLs would pick psycopg2, which is not installed.
@@ -91,9 +101,17 @@ def _database_url(raw):
         if url.startswith(prefix):
             url = "postgresql+psycopg://" + url[len(prefix) :]
     try:
-        make_url(url)
+        parsed = make_url(url)
     except ArgumentError:
         raise ConfigError("DATABASE_URL", "is not a database URL") from None
+    if parsed.drivername not in DATABASE_SCHEMES:
+        # Only the scheme is named: the URL itself may hold a password.
+        raise ConfigError(
+            "DATABASE_URL",
+            f"the scheme {parsed.drivername}:// is not supported; use sqlite:///path or "
+            "postgresql+psycopg://user:password@host/database (postgres:// and "
+            "postgresql:// are read as postgresql+psycopg://)",
+        )
     return url
 
 
@@ -343,7 +361,8 @@ SETTINGS = (
         lambda name, raw: _database_url(raw),
         None,
         "SQLAlchemy URL; `postgresql+psycopg://user:pass@host/db` for several processes or "
-        "hosts (`postgres://` and `postgresql://` are read as psycopg 3)",
+        "hosts (`postgres://` and `postgresql://` are read as psycopg 3); any other scheme "
+        "is refused",
         shown_default="sqlite:///instance/app.db",
         config_key="SQLALCHEMY_DATABASE_URI",
     ),
@@ -483,6 +502,14 @@ SETTINGS = (
         "1209600",
         "refresh token lifetime in seconds (`refresh_expires_in`); each refresh starts a new "
         "one, so a session idle this long ends",
+    ),
+    Setting(
+        "REFRESH_REUSE_GRACE",
+        integer(0),
+        "15",
+        "seconds after its first use in which a refresh token sent again gets a new access "
+        "token and the same successor (parallel refreshes, two tabs) instead of ending the "
+        "session as reuse; `0` turns the grace off",
     ),
     Setting("PASSWORD_RESET_TTL", integer(1), "3600", "seconds a password reset token stays valid"),
     Setting(

@@ -4,7 +4,13 @@
     python3 dev.py serve [flask run options]   # venv, dependencies, migrations, demo data, run
     python3 dev.py test [pytest options]       # venv, dev dependencies, the whole test suite
     python3 dev.py reset                       # delete the development database, migrate, seed
+                                               # (refused while `serve` runs: stop it first)
     python3 dev.py flask COMMAND [options]     # any `flask --app app` command, from .venv
+    python3 dev.py clients [--check]           # regenerate the typed clients (or check them)
+    python3 dev.py traces [--port 4318]        # print the spans a traced server sends
+    python3 dev.py stack [--postgres URL] [--redis URL] [--port N]
+                                               # the production topology from deploy/:
+                                               # nginx, two gunicorn instances, PgBouncer
 
 The virtual environment lives in .venv; dependencies are installed again only
 when a requirements file changes. Stop the server with Ctrl+C; a dev.py that is
@@ -31,8 +37,44 @@ REQUIREMENTS = {
     "test": "requirements-dev.txt",
     "reset": "requirements.txt",
     "flask": "requirements.txt",
+    "clients": "requirements.txt",
+    "traces": "requirements.txt",
+    "stack": "requirements.txt",
 }
 DEFAULT_DATABASE = ROOT / "instance" / "app.db"
+# Written by a running `serve` (its own pid), so `reset` can refuse to delete the
+# database under it: the server would go on serving the deleted file.
+SERVE_PIDFILE = ROOT / "instance" / "dev-serve.pid"
+# The guides log in a few times each, one after another; production's 10 per
+# minute (contract section 6) would trip them. Only `serve` raises it, and only
+# when RATELIMIT_LOGIN is not set in the environment or .env.
+DEVELOPMENT_LOGIN_LIMIT = "100 per minute"
+# Builds the app as `flask` will, and opens the database: a bad setting or a
+# database that cannot be reached is one line (exit 1) instead of a traceback
+# from the first `flask` step. Prints the database URL for `reset`.
+APP_CHECK = """
+import sys
+from config import ConfigError
+try:
+    from app import create_app
+    app = create_app()
+except ConfigError as error:
+    sys.exit(f"Error: {error}")
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from extensions import db
+url = app.config["SQLALCHEMY_DATABASE_URI"]
+try:
+    with app.app_context(), db.engine.connect():
+        pass
+except SQLAlchemyError as error:
+    shown = make_url(url).render_as_string(hide_password=True)
+    sys.exit(
+        f"Error: DATABASE_URL: cannot connect to {shown} "
+        f"({type(error.orig or error).__name__}); is the database running?"
+    )
+print(url)
+"""
 STOP_SIGNALS = [
     getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
 ]
@@ -84,7 +126,7 @@ def _die_with_parent():
     return preexec
 
 
-def run(argv, *, interactive=False):
+def run(argv, *, interactive=False, env=None):
     """Run ``argv`` in the project folder and return its exit code; it stops with dev.py.
 
     Ctrl+C reaches the child from the terminal by itself, so dev.py only waits for
@@ -98,7 +140,7 @@ def run(argv, *, interactive=False):
         sig: signal.signal(sig, lambda signum, _: received.append(signum)) for sig in STOP_SIGNALS
     }
     try:
-        child = subprocess.Popen(argv, cwd=ROOT, preexec_fn=_die_with_parent())
+        child = subprocess.Popen(argv, cwd=ROOT, env=env, preexec_fn=_die_with_parent())
         escalate_at, stronger = None, [signal.SIGTERM, getattr(signal, "SIGKILL", signal.SIGTERM)]
         while True:
             try:
@@ -153,7 +195,42 @@ def _port_taken(host, port):
     return False
 
 
+def _check_app(python, env=None):
+    """The app's database URL, or None after printing why the app cannot start."""
+    checked = subprocess.run(
+        [str(python), "-c", APP_CHECK], cwd=ROOT, capture_output=True, text=True, env=env
+    )
+    if checked.returncode:
+        lines = checked.stderr.strip().splitlines()
+        print(lines[-1] if lines else "The app could not be built.", file=sys.stderr)
+        return None
+    return checked.stdout.strip().splitlines()[-1]
+
+
+def _set_in_dotenv(name):
+    dotenv = ROOT / ".env"
+    if not dotenv.exists():
+        return False
+    for line in dotenv.read_text(encoding="utf-8", errors="replace").splitlines():
+        key = line.strip().removeprefix("export ").partition("=")[0].strip()
+        if key == name and line.partition("=")[2].strip():
+            return True
+    return False
+
+
+def _running_server():
+    """The pid of a `python3 dev.py serve` running in this folder, or None."""
+    try:
+        pid = int(SERVE_PIDFILE.read_text())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    return pid
+
+
 def serve(python, extra):
+    if {"--help", "-h"} & set(extra) and "--" not in extra:
+        return run([*_flask(python), "run", "--help"])  # flask run's options, nothing else
     host, port = _address(extra)
     if _port_taken(host, port):
         print(
@@ -163,6 +240,11 @@ def serve(python, extra):
             file=sys.stderr,
         )
         return 1
+    env = dict(os.environ)
+    if not env.get("RATELIMIT_LOGIN") and not _set_in_dotenv("RATELIMIT_LOGIN"):
+        env["RATELIMIT_LOGIN"] = DEVELOPMENT_LOGIN_LIMIT
+    if _check_app(python, env) is None:
+        return 1
     for step in (["db", "upgrade"], ["seed-demo"]):
         code = run(_flask(python) + step)
         if code:
@@ -170,8 +252,20 @@ def serve(python, extra):
     # What to open in a browser; 0.0.0.0 is an address to bind, not to visit.
     shown = {"0.0.0.0": "127.0.0.1", "::": "[::1]", "": "127.0.0.1"}.get(host, host)  # noqa: S104
     url = f"http://{shown}:{port}"
-    print(f"\nServing the API on {url}  (docs: {url}/api/docs; stop with Ctrl+C)\n", flush=True)
-    return run([*_flask(python), "run", *extra])
+    print(f"\nServing the API on {url}  (docs: {url}/api/docs; stop with Ctrl+C)", flush=True)
+    if env["RATELIMIT_LOGIN"] == DEVELOPMENT_LOGIN_LIMIT:
+        print(
+            f"Login limit: {DEVELOPMENT_LOGIN_LIMIT} per address in development "
+            "(RATELIMIT_LOGIN; production's default is 10 per minute)",
+            flush=True,
+        )
+    print(flush=True)
+    SERVE_PIDFILE.parent.mkdir(exist_ok=True)
+    SERVE_PIDFILE.write_text(str(os.getpid()))
+    try:
+        return run([*_flask(python), "run", *extra], env=env)
+    finally:
+        SERVE_PIDFILE.unlink(missing_ok=True)
 
 
 def reset(python, extra):
@@ -179,10 +273,18 @@ def reset(python, extra):
     if extra:
         print("reset takes no options.", file=sys.stderr)
         return 2
-    probe = "from app import create_app; print(create_app().config['SQLALCHEMY_DATABASE_URI'])"
-    url = subprocess.run(
-        [str(python), "-c", probe], cwd=ROOT, check=True, capture_output=True, text=True
-    ).stdout.strip()
+    pid = _running_server()
+    if pid is not None:
+        print(
+            f"`python3 dev.py serve` is running (pid {pid}) on the development database;\n"
+            "it would go on serving the deleted file. Stop it with Ctrl+C in its\n"
+            "terminal, run `python3 dev.py reset` again, then start it again.",
+            file=sys.stderr,
+        )
+        return 1
+    url = _check_app(python)
+    if url is None:
+        return 1
     if url != f"sqlite:///{DEFAULT_DATABASE}":
         print(
             "reset only deletes the development database, instance/app.db; DATABASE_URL\n"
@@ -198,8 +300,68 @@ def reset(python, extra):
         code = run(_flask(python) + step)
         if code:
             return code
-    print("Done. Restart a running `python3 dev.py serve` so it opens the new database.")
+    print("Done. Start the server with `python3 dev.py serve`.")
     return 0
+
+
+# A stand-in for an OpenTelemetry collector in development: it accepts OTLP/HTTP
+# (what the service exports with OTEL_EXPORTER_OTLP_ENDPOINT) and prints one line
+# per span, so traces can be seen without installing a collector.
+TRACE_PRINTER = r"""
+import gzip, sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest, ExportTraceServiceResponse)
+
+SHOWN = ("http.route", "http.status_code", "enduser.id", "db.statement")
+
+def value(any_value):
+    return getattr(any_value, any_value.WhichOneof("value"))
+
+class Receiver(BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.headers.get("Content-Encoding") == "gzip":
+            body = gzip.decompress(body)
+        for resource_spans in ExportTraceServiceRequest.FromString(body).resource_spans:
+            for scope_spans in resource_spans.scope_spans:
+                for span in scope_spans.spans:
+                    attributes = {kv.key: value(kv.value) for kv in span.attributes}
+                    shown = " ".join(f"{k}={attributes[k]!r}" for k in SHOWN if k in attributes)
+                    took = (span.end_time_unix_nano - span.start_time_unix_nano) / 1e6
+                    print(f"trace {span.trace_id.hex()} span {span.span_id.hex()} "
+                          f"parent {span.parent_span_id.hex() or '-'} {took:8.2f} ms "
+                          f"{span.name!r} {shown}", flush=True)
+        reply = ExportTraceServiceResponse().SerializeToString()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Length", str(len(reply)))
+        self.end_headers()
+        self.wfile.write(reply)
+
+    def log_message(self, *args):
+        pass
+
+port = int(sys.argv[1])
+server = ThreadingHTTPServer(("127.0.0.1", port), Receiver)
+print(f"Printing the spans sent to http://127.0.0.1:{port} (stop with Ctrl+C). Start the "
+      f"server with OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:{port}", flush=True)
+try:
+    server.serve_forever()
+except KeyboardInterrupt:
+    pass
+"""
+
+
+def traces(python, extra):
+    """Print the spans a server started with OTEL_EXPORTER_OTLP_ENDPOINT sends."""
+    port = "4318"
+    if extra[:1] == ["--port"] and len(extra) == 2 and extra[1].isdigit():
+        port = extra[1]
+    elif extra:
+        print("usage: python3 dev.py traces [--port 4318]", file=sys.stderr)
+        return 2
+    return run([str(python), "-c", TRACE_PRINTER, port])
 
 
 def flask(python, extra):
@@ -211,12 +373,32 @@ def test(python, extra):
     return run([str(python), "-m", "pytest", "-n", "auto", "--dist", "loadfile", *extra])
 
 
-COMMANDS = {"serve": serve, "test": test, "reset": reset, "flask": flask}
+def clients(python, extra):
+    # clients/generate.py says what it writes and where its generators come from.
+    return run([str(python), str(ROOT / "clients" / "generate.py"), *extra])
+
+
+def stack(python, extra):
+    """deploy/stack.py: it stops what it started on Ctrl+C itself, so no escalation."""
+    return run([str(python), str(ROOT / "deploy" / "stack.py"), *extra], interactive=True)
+
+
+COMMANDS = {
+    "serve": serve,
+    "test": test,
+    "reset": reset,
+    "flask": flask,
+    "clients": clients,
+    "traces": traces,
+    "stack": stack,
+}
 
 
 def main():
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
         asked = sys.argv[1:2] in (["-h"], ["--help"], ["help"])
+        if len(sys.argv) >= 2 and not asked:
+            print(f"Unknown command {sys.argv[1]!r}.\n", file=sys.stderr)
         print(__doc__.strip(), file=sys.stdout if asked else sys.stderr)
         return 0 if asked else 2
     command, extra = sys.argv[1], sys.argv[2:]

@@ -26,6 +26,7 @@ import ipaddress
 import multiprocessing
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -77,7 +78,9 @@ def _app_setting(name, default):
 
 
 def on_starting(server):
-    """Prepare the metrics folder, and warn about settings production should not run with."""
+    """Check the settings, prepare the metrics folder, and warn about settings
+    production should not run with."""
+    _check_settings()
     _prepare_metrics_dir(server)
     _warn_about_memory_limits(server)
     _warn_about_an_exposed_bind(server)
@@ -119,6 +122,24 @@ def _is_loopback(address):
         return ipaddress.ip_address(host).is_loopback
     except ValueError:  # a host name: it may resolve to anything
         return False
+
+
+def _check_settings():
+    """Stop with one line naming a bad setting, before any worker boots.
+
+    Each worker would otherwise fail to build the app with a traceback, and the
+    master would stop only after logging every one of them.
+    """
+    from config import ConfigError, load_settings  # the app's own checks
+
+    root = Path(__file__).parent
+    environ = dict(os.environ)
+    if get_load_dotenv():  # as create_app reads .env: the environment wins
+        environ = {**dotenv_values(root / ".env"), **environ}
+    try:
+        load_settings(environ, str(root / "instance"))
+    except ConfigError as error:
+        sys.exit(f"Error: {error}")
 
 
 def _warn_about_memory_limits(server):

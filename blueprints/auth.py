@@ -86,21 +86,24 @@ def login():
 def refresh():
     """Exchange a refresh token for a new access token and refresh token (public).
 
-    The refresh token sent is used up. Sending a used one again is 401 and ends
-    its session at once, with every token the session issued. An expired, revoked
-    or tampered refresh token, an access token, or one of an inactive user is 401.
+    The refresh token sent is used up. Sent again within REFRESH_REUSE_GRACE
+    seconds (default 15) of its first use, as parallel refreshes do, it answers
+    with a new access token and the same refresh token as that first use. Sent
+    again later, it is 401 and ends its session at once, with every token the
+    session issued. An expired, revoked or tampered refresh token, an access
+    token, or one of an inactive user is 401.
     """
     data = parse_body(REFRESH)
     try:
         token_id, refresh_secret = load_refresh_token(data["refresh_token"])
-        following = sessions.rotate(token_id, refresh_secret)
+        following, issued_at = sessions.rotate(token_id, refresh_secret)
     except BadSignature as exc:
         note_auth_failure("expired_token" if isinstance(exc, SignatureExpired) else "bad_signature")
         raise Unauthenticated(sessions.INVALID_REFRESH_TOKEN) from None
     except sessions.RefreshRefused as refused:
         note_auth_failure(refused.reason)
         raise
-    return TOKEN.dump(token_pair(token_id, following))
+    return TOKEN.dump(token_pair(token_id, following, issued_at))
 
 
 @bp.post("/logout")

@@ -8,7 +8,7 @@ from extensions import db
 from models import User
 from openapi import doc
 from schemas.user import UserCreateSchema, UserSchema, UserUpdateSchema
-from services.accounts import add_account, ensure_admin_remains, update_account
+from services.accounts import add_account, changes_email, ensure_admin_remains, update_account
 from web.auth import login_required, require_user, role_required
 from web.idempotency import commit_with_response, idempotent
 from web.rate_limits import current_password_attempts
@@ -39,12 +39,13 @@ def _visible_user(user_id):
 
 
 def _check_current_password(user, data):
-    """Changing your own password needs the current one. Wrong guesses count
-    toward a per-user limit (``RATELIMIT_LOGIN``); past it, 429 before any check."""
+    """Changing your own password or email needs your current password. Wrong
+    guesses count toward a per-user limit (``RATELIMIT_LOGIN``); past it, 429
+    before any check."""
     current = data.get("current_password")
     if current is None:
         raise ValidationError(
-            "Required to change your own password.", field_name="current_password"
+            "Required to change your own password or email.", field_name="current_password"
         )
     key = f"user:{user.id}"
     current_password_attempts.check(key)
@@ -93,16 +94,18 @@ def update_user(user_id):
     """Update a user (self or admin). PUT needs name and email; PATCH any subset.
 
     Only an admin may send role or is_active (403 otherwise); changing your own
-    password needs current_password, and wrong ones count toward a per-user limit
-    (429 past it). Changing the password or deactivating the user ends all of its
-    sessions. 409 when the email is taken or the change would leave no active admin.
+    password or email needs current_password (sending your current email again
+    is no change), and wrong ones count toward a per-user limit (429 past it).
+    Changing the password or deactivating the user ends all of its sessions.
+    After an email change, by anyone, a notice goes to the old address. 409 when
+    the email is taken or the change would leave no active admin.
     """
     caller = require_user()
     user = _visible_user(user_id)
     data = parse_body(USER_UPDATE[request.method])
     if ADMIN_ONLY_FIELDS & data.keys() and not caller.is_admin:
         raise Forbidden("Only an admin may change role or is_active.")
-    if "password" in data and user.id == caller.id:
+    if user.id == caller.id and ("password" in data or changes_email(user, data)):
         _check_current_password(user, data)
     update_account(user, data)
     return USER.dump(user)

@@ -7,7 +7,8 @@
 #   1. re-exec it in place: `systemctl reload flask-api@PORT`, whose ExecReload
 #      runs deploy/gunicorn-reexec.sh (new master and workers first, on the same
 #      socket, then the old master drains);
-#   2. check that it is ready: GET http://127.0.0.1:PORT/readyz answers 200;
+#   2. check that it is ready: GET http://127.0.0.1:PORT/readyz answers 200
+#      (with a Host the instances accept, see READY_HOST below);
 #   3. only then go on to the next one.
 # The first failure stops the run with exit 1, so the instances not yet reached
 # keep the version they had; nginx keeps sending traffic to all of them.
@@ -17,6 +18,11 @@
 # gunicorn-reexec.sh itself:
 #   PIDFILE_TEMPLATE=/run/flask-api/%i.pid deploy/rolling-restart.sh 8001 8002
 # READY_URL_TEMPLATE changes the readiness URL (default http://127.0.0.1:%i/readyz).
+#
+# The probe sends a Host header the instances accept: READY_HOST if set, else
+# the first name of TRUSTED_HOSTS, taken from the environment or else from
+# ENV_FILE (default /etc/flask-api/env, the unit's EnvironmentFile), since with
+# TRUSTED_HOSTS set any other Host is answered 400 INVALID_HOST.
 set -euo pipefail
 
 if (($# == 0)); then
@@ -26,6 +32,27 @@ fi
 HERE=$(cd "$(dirname "$0")" && pwd)
 READY_URL_TEMPLATE=${READY_URL_TEMPLATE:-http://127.0.0.1:%i/readyz}
 READY_TIMEOUT=${READY_TIMEOUT:-30}
+ENV_FILE=${ENV_FILE:-/etc/flask-api/env}
+
+# The first name of a TRUSTED_HOSTS value ("api.example.com, .example.com"),
+# without the leading dot that stands for subdomains too.
+first_trusted_host() {
+  local first=${1%%,*}
+  first=${first//[[:space:]]/}
+  printf '%s' "${first#.}"
+}
+if [[ -z ${READY_HOST:-} ]]; then
+  trusted=${TRUSTED_HOSTS:-}
+  if [[ -z $trusted && -r $ENV_FILE ]]; then
+    trusted=$(sed -n 's/^[[:space:]]*TRUSTED_HOSTS=//p' "$ENV_FILE" | tail -n 1)
+    trusted=${trusted//[\"\']/}
+  fi
+  READY_HOST=$(first_trusted_host "$trusted")
+fi
+probe=(curl -fsS --max-time 5 -o /dev/null)
+if [[ -n $READY_HOST ]]; then
+  probe+=(-H "Host: $READY_HOST")
+fi
 
 for port in "$@"; do
   echo "rolling-restart: instance $port" >&2
@@ -36,7 +63,7 @@ for port in "$@"; do
   fi
   url=${READY_URL_TEMPLATE//%i/$port}
   deadline=$((SECONDS + READY_TIMEOUT))
-  until curl -fsS --max-time 5 -o /dev/null "$url"; do
+  until "${probe[@]}" "$url"; do
     if ((SECONDS >= deadline)); then
       echo "rolling-restart: $url not ready after ${READY_TIMEOUT}s; stopping here" >&2
       exit 1

@@ -13,9 +13,10 @@ from .base import UTCDateTime, utcnow
 class PasswordResetToken(db.Model):
     """One reset token sent by mail. The token itself is never stored.
 
-    ``password_fingerprint`` is a digest of the user's password hash when the token
-    was made: any password change (a new salt, even for the same password) makes
-    it differ, so the token goes stale whatever route changed the password.
+    ``password_fingerprint`` is a digest of the user's password hash and email when
+    the token was made: any password change (a new salt, even for the same
+    password) or email change makes it differ, so the token goes stale whatever
+    route changed them.
     """
 
     __tablename__ = "password_reset_tokens"

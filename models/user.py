@@ -7,6 +7,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
+import emails
 from extensions import db
 
 from .base import TimestampMixin, UTCDateTime, utcnow
@@ -52,6 +53,10 @@ class User(TimestampMixin, db.Model):
 
     @classmethod
     def by_email(cls, email):
+        """The user with ``email``, case-insensitively; None for an address no
+        account may have (see ``emails``), even should a row hold it."""
+        if not emails.is_account_address(email):
+            return None
         return db.session.scalar(select(cls).where(func.lower(cls.email) == email.lower()))
 
 
@@ -95,6 +100,10 @@ class AuthSession(db.Model):
     # SHA-256 (hex) of the current refresh token's secret; None for sessions opened
     # before refresh tokens existed, which cannot be refreshed.
     refresh_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The digest the last refresh used up, and when: a refresh token sent again
+    # within ``REFRESH_REUSE_GRACE`` of its first use gets that use's successor.
+    previous_refresh_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    refreshed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     user_agent: Mapped[str | None] = mapped_column(String(255), nullable=True)
 
 

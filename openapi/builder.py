@@ -115,9 +115,12 @@ class _ServicePlugin(MarshmallowPlugin):
     def schema_helper(self, name, _, schema=None, **kwargs):
         definition = super().schema_helper(name, _, schema=schema, **kwargs)
         instance = resolve_schema_instance(schema)
-        dependent = getattr(instance.Meta, "dependent_required", None)
+        dependent = getattr(instance.Meta, "sent_with_any", None)
         if definition is not None and dependent:
-            definition["dependentRequired"] = {k: list(v) for k, v in dependent.items()}
+            definition["dependentSchemas"] = {
+                field: {"anyOf": [{"required": [name]} for name in companions]}
+                for field, companions in dependent.items()
+            }
         return definition
 
 

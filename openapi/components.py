@@ -54,7 +54,7 @@ HEADERS = {
         "schema": {"type": "string", "pattern": "^Bearer"},
     },
     "Location": {
-        "description": "The URL of the created resource.",
+        "description": "The URL of the created resource (201), or where a redirect leads (308).",
         "required": True,
         "schema": {"type": "string", "format": "uri-reference"},
     },

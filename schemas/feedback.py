@@ -4,7 +4,7 @@ from marshmallow import Schema, fields, validate
 
 from models import FEEDBACK_ORDER
 
-from .fields import NormalizedEmail, QueryInteger, StrictInteger, TrimmedString, UTCDateTime
+from .fields import Email, QueryInteger, StrictInteger, TrimmedString, UTCDateTime
 from .pagination import ListQuerySchema, order_by_field
 
 RATING = validate.Range(min=1, max=5)
@@ -19,7 +19,7 @@ class FeedbackSchema(Schema):
     # ``required`` on read-only fields: every feedback in a response has them.
     id = fields.Integer(dump_only=True, required=True)
     name = TrimmedString(required=True, validate=validate.Length(min=2, max=100))
-    email = NormalizedEmail(required=True, validate=validate.Length(max=254))
+    email = Email(required=True)
     message = TrimmedString(required=True, validate=validate.Length(min=10, max=1000))
     rating = StrictInteger(load_default=None, allow_none=True, validate=RATING)
     user_id = fields.Integer(dump_only=True, required=True, allow_none=True)

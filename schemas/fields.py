@@ -13,10 +13,15 @@ import re
 from datetime import UTC
 from decimal import Decimal
 
-from marshmallow import fields
+from marshmallow import fields, validate
 
+import emails
 from models.base import CENT
-from openapi.patterns import PRICE_PATTERN, id_list_pattern, trimmed_length_pattern
+from openapi.patterns import (
+    PRICE_PATTERN,
+    id_list_pattern,
+    trimmed_length_pattern,
+)
 
 
 class TrimmedString(fields.String):
@@ -38,16 +43,44 @@ class TrimmedString(fields.String):
         }
 
 
-class NormalizedEmail(fields.Email):
-    """An email address, trimmed and lower-cased before it is validated."""
+class Email(fields.Email):
+    """An email address, trimmed and lower-cased, at most 254 characters.
+
+    By default one an account may have (``emails.is_account_address``: ASCII, no
+    quoted local part), for every address the service stores. ``lookup=True`` is
+    for an address only looked up (login, password reset): one no account may
+    have is not refused but left as sent (not lower-cased), and finds nobody.
+    """
+
+    default_error_messages = {"not_account_address": emails.NOT_AN_ACCOUNT_ADDRESS}
+
+    def __init__(self, *, lookup=False, **kwargs):
+        super().__init__(validate=validate.Length(max=emails.MAX_LENGTH), **kwargs)
+        self.lookup = lookup
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, str):
-            value = value.strip().lower()
+            value = value.strip()
+            # Only ASCII is lower-cased: str.lower turns some other letters into
+            # ASCII ones (the Kelvin sign into "k"), which would make a refused
+            # or unknown address someone else's.
+            if emails.is_account_address(value):
+                value = value.lower()
+            elif not self.lookup:
+                raise self.make_error("not_account_address")
         return super()._deserialize(value, attr, data, **kwargs)
 
     def openapi_rules(self, ret):
-        return {"description": "Trimmed and lower-cased before it is checked and stored."}
+        description = "Trimmed and lower-cased before it is checked and stored."
+        if self.lookup:
+            return {
+                "description": f"{description} An address with a non-ASCII character or a "
+                "quoted local part belongs to no account."
+            }
+        # JSON Schema's "email" format is RFC 5321's ASCII address already (its
+        # internationalised sibling is "idn-email"); a quoted local part, which
+        # that format allows, is refused as the description says.
+        return {"description": f"{description} ASCII only, without a quoted local part."}
 
 
 class StrictInteger(fields.Integer):

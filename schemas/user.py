@@ -5,11 +5,10 @@ from marshmallow import Schema, fields, validate
 from models import ROLES, USER_ORDER
 
 from .base import ApiSchema
-from .fields import NormalizedEmail, StrictBoolean, TrimmedString, UTCDateTime
+from .fields import Email, StrictBoolean, TrimmedString, UTCDateTime
 from .pagination import ListQuerySchema, order_by_field
 
 NAME = {"validate": validate.Length(min=1, max=100)}
-EMAIL = {"validate": validate.Length(max=254)}
 PASSWORD = {"validate": validate.Length(min=8, max=128), "load_only": True}
 
 
@@ -44,8 +43,9 @@ class TokenSchema(Schema):
     refresh_token = fields.String(
         required=True,
         metadata={
-            "description": "Send to `POST /api/auth/refresh` for new tokens; works once. "
-            "Never as a bearer token."
+            "description": "Send to `POST /api/auth/refresh` for new tokens; works once "
+            "(sent again within REFRESH_REUSE_GRACE seconds of that use, it gets the same "
+            "successor). Never as a bearer token."
         },
     )
     refresh_expires_in = fields.Integer(
@@ -57,12 +57,12 @@ class TokenSchema(Schema):
 
 class RegisterSchema(Schema):
     name = TrimmedString(required=True, **NAME)
-    email = NormalizedEmail(required=True, **EMAIL)
+    email = Email(required=True)
     password = fields.String(required=True, **PASSWORD)
 
 
 class LoginSchema(Schema):
-    email = NormalizedEmail(required=True)
+    email = Email(required=True, lookup=True)
     # No length rule here: a login attempt must not reveal the password policy.
     password = fields.String(required=True, load_only=True, validate=validate.Length(max=1024))
 
@@ -76,7 +76,7 @@ class RefreshSchema(Schema):
 
 
 class PasswordResetRequestSchema(Schema):
-    email = NormalizedEmail(required=True, **EMAIL)
+    email = Email(required=True, lookup=True)
 
 
 class PasswordResetConfirmSchema(Schema):
@@ -101,14 +101,21 @@ class UserUpdateSchema(ApiSchema):
     """
 
     name = TrimmedString(required=True, **NAME)
-    email = NormalizedEmail(required=True, **EMAIL)
+    email = Email(required=True)
     password = fields.String(**PASSWORD)
-    current_password = fields.String(load_only=True, validate=validate.Length(max=1024))
+    current_password = fields.String(
+        load_only=True,
+        validate=validate.Length(max=1024),
+        metadata={
+            "description": "Your current password: needed to change your own password or "
+            "email (not for an admin changing another user's)."
+        },
+    )
     role = fields.String(validate=validate.OneOf(ROLES))
     is_active = StrictBoolean()
 
     class Meta:
-        dependent_required = {"current_password": ["password"]}
+        sent_with_any = {"current_password": ["password", "email"]}
 
 
 class UserListQuerySchema(ListQuerySchema):

@@ -1,14 +1,22 @@
 """Account rules shared by the auth and users views and the CLI."""
 
-from sqlalchemy import select
+import logging
+
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
+import emails
+from config import APP_NAME
 from errors import Conflict
 from extensions import db
-from models import User
+from models import PasswordResetToken, User
+from services import background, mailer
+
+log = logging.getLogger("api.accounts")
 
 EMAIL_TAKEN = "A user with this email already exists."
 LAST_ADMIN = "This is the last active admin; make another admin first."
+EMAIL_CHANGED_SUBJECT = f"The email address of your {APP_NAME} account changed"
 
 
 def email_taken(email, *, except_user=None):
@@ -39,16 +47,26 @@ def commit_account(user):
     return user
 
 
+def changes_email(user, changes):
+    """Whether ``changes`` give ``user`` another email (sending the current one
+    again, as a PUT does, is no change)."""
+    return "email" in changes and changes["email"] != user.email.lower()
+
+
 def update_account(user, changes):
     """Apply validated ``changes`` (a ``UserUpdateSchema`` load) to ``user`` and commit.
 
     Who may send which field is the caller's business (the view checks it); the
     rules here hold for everyone. 409 when the email is taken or no active admin
-    would remain. A new password or deactivation ends every session of the user.
+    would remain. A new password or deactivation ends every session of the user;
+    deactivation also deletes its unused reset tokens, so they stay dead once it
+    is reactivated (a password or email change makes them stale by itself, see
+    ``services/password_reset.py``). A new email is told to the old address.
     """
     if changes.get("role", "admin") != "admin" or changes.get("is_active") is False:
         ensure_admin_remains(user)
-    ends_sessions = "password" in changes or (user.is_active and changes.get("is_active") is False)
+    deactivates = user.is_active and changes.get("is_active") is False
+    old_email = user.email if changes_email(user, changes) else None
     for field in ("name", "email", "role", "is_active"):
         if field in changes:
             setattr(user, field, changes[field])
@@ -57,10 +75,39 @@ def update_account(user, changes):
     # The user's row first: a taken email is a 409 here, before the sessions'
     # UPDATE below could flush it and meet the unique index as a bare error.
     add_account(user)
-    if ends_sessions:
+    if "password" in changes or deactivates:
         user.revoke_sessions()
+    if deactivates:
+        db.session.execute(delete(PasswordResetToken).where(PasswordResetToken.user_id == user.id))
     db.session.commit()
+    if old_email is not None:
+        background.after_response(send_email_change_notice, user.id, old_email, changes["email"])
     return user
+
+
+def send_email_change_notice(user_id, old_email, new_email):
+    """Tell the old address that the account's email changed, naming the new one
+    partly hidden; no token, no link. A mail failure is logged, never raised."""
+    try:
+        mailer.send_mail(old_email, EMAIL_CHANGED_SUBJECT, _email_change_text(new_email))
+    except mailer.MailError as exc:
+        log.warning("email change notice not sent", extra={"user_id": user_id, "error": str(exc)})
+        return
+    log.info("email change notice sent", extra={"user_id": user_id})
+
+
+def _email_change_text(new_email):
+    lines = [
+        f"The email address of your {APP_NAME} account was changed from this",
+        f"address to {emails.partly_hidden(new_email)}. Mail for the account, such as",
+        "password reset mail, now goes there, and this address no longer logs in.",
+        "",
+        "If you made this change, there is nothing to do.",
+        "",
+        "If you did not, someone else may be using your account: contact the",
+        "service's support or an administrator.",
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def ensure_admin_remains(user):

@@ -1,15 +1,19 @@
-"""Password reset: a single-use token sent by mail, bound to the current password.
+"""Password reset: a single-use token sent by mail, bound to the current password
+and email.
 
 ``request_reset(email)`` only queues the work (``services/background.py``), so the
 request answers in the same time whether or not the email belongs to anyone: the
 lookup, the token and the mail all happen once the response has been sent. For an active user
 the job stores a new token's SHA-256 digest (never the token) with a fingerprint
-of the user's password hash, and mails the token.
+of the user's password hash and email, and mails the token.
 
 ``confirm(token, password)`` accepts a token that is known, unused, unexpired,
-of an active user, and whose fingerprint still matches the password hash: any
-password change, by a reset, by the user, by an admin, even to the same password
-(a new hash has a new salt), makes every earlier token stale. One row update
+of an active user, and whose fingerprint still matches the password hash and the
+email: any password change, by a reset, by the user, by an admin, even to the
+same password (a new hash has a new salt), and any email change make every
+earlier token stale, whatever route made them. Deactivating a user deletes its
+unused tokens (``services/accounts.py``), so they stay dead once it is
+reactivated. One row update
 (``... WHERE used_at IS NULL``) uses the token up, so two confirmations racing
 with it cannot both succeed. A confirmed reset ends every session of the user.
 """
@@ -39,8 +43,9 @@ def _digest(text):
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def password_fingerprint(user):
-    return _digest(user.password_hash)
+def account_fingerprint(user):
+    """What a reset token is bound to: a change of either makes it stale."""
+    return _digest(f"{user.password_hash}\n{user.email.lower()}")
 
 
 def request_reset(email):
@@ -54,9 +59,8 @@ def send_reset_mail(email):
     if user is None or not user.is_active:
         return
     token = issue_token(user)
-    message = mailer.compose(user.email, SUBJECT, _mail_text(token))
     try:
-        mailer.send(message)
+        mailer.send_mail(user.email, SUBJECT, _mail_text(token))
     except mailer.MailError as exc:
         log.warning("password reset mail not sent", extra={"user_id": user.id, "error": str(exc)})
         return
@@ -71,7 +75,7 @@ def issue_token(user):
         PasswordResetToken(
             user_id=user.id,
             digest=_digest(token),
-            password_fingerprint=password_fingerprint(user),
+            password_fingerprint=account_fingerprint(user),
             expires_at=utcnow() + timedelta(seconds=ttl),
         )
     )
@@ -95,7 +99,8 @@ def _mail_text(token):
         lines += ["Or open this link:", "", link, ""]
     lines += [
         f"The token works once, within {minutes} minutes, and only until your",
-        "password changes. Resetting the password signs you out everywhere.",
+        "password or email changes. Resetting the password signs you out",
+        "everywhere.",
         "",
         "If you did not ask for this, ignore this mail: your password stays",
         "as it is.",
@@ -107,7 +112,7 @@ def confirm(token, password):
     """Set ``password`` for the user the ``token`` was mailed to and end their sessions.
 
     400 INVALID_TOKEN unless the token is known, unused, unexpired, of an active
-    user and still matches that user's password.
+    user and still matches that user's password and email.
     """
     now = utcnow()
     row = db.session.execute(
@@ -123,7 +128,7 @@ def confirm(token, password):
         reset.used_at is not None
         or reset.expires_at <= now
         or not user.is_active
-        or reset.password_fingerprint != password_fingerprint(user)
+        or reset.password_fingerprint != account_fingerprint(user)
     ):
         db.session.rollback()
         raise InvalidToken()

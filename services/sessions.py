@@ -9,13 +9,26 @@ earlier token of the same session sent again: reuse. Reuse ends the session at
 once, with every access and refresh token it issued, because the legitimate
 client and whoever copied the token can no longer be told apart.
 
+Parallel refreshes (two tabs, a retried request) are not reuse: a refresh token
+sent again within ``REFRESH_REUSE_GRACE`` seconds of its first use gets a new
+access token and the very same refresh token its first use returned. For that
+the next secret is derived from the one used up (an HMAC under ``SECRET_KEY``,
+so only the server can compute it) rather than drawn at random, and the row
+keeps the digest of the secret its last refresh used up and when
+(``previous_refresh_digest``, ``refreshed_at``): a later request with the same
+secret derives the same successor and signs it with the same time, without the
+row ever holding a usable secret. Past the grace, or once the successor has
+been used in turn, it is reuse as before.
+
 Two refreshes racing with the same token are decided by one row update,
 ``UPDATE ... WHERE refresh_digest = <digest of the token sent>``: the database
 applies it once (PostgreSQL re-checks the condition after the first writer
-commits; SQLite has one writer at a time), the loser finds no row, and that
-counts as reuse like any other.
+commits; SQLite has one writer at a time). The loser finds no row, reads the
+row again (its first read may predate the winner's commit) and, within the
+grace, answers with the winner's successor.
 """
 
+import base64
 import hashlib
 import hmac
 import logging
@@ -94,19 +107,21 @@ def open_session(user, user_agent=None):
     return token_id, secret
 
 
-def rotate(token_id, secret):
-    """Use up the refresh ``secret`` of session ``token_id``; return the next one.
+def _successor(secret):
+    """The secret that follows ``secret``: the same for every refresh with it."""
+    key = current_app.config["SECRET_KEY"].encode()
+    mac = hmac.new(key, b"refresh-successor:" + secret.encode(), hashlib.sha256)
+    return base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode()
 
-    ``RefreshRefused`` (401) when the session is unknown, ended or expired or its
-    user inactive, and, ending the session, when ``secret`` is not the current
-    one (reuse).
-    """
-    now = utcnow()
-    row = db.session.execute(
+
+def _session_row(token_id):
+    return db.session.execute(
         select(
             AuthSession.id,
             AuthSession.user_id,
             AuthSession.refresh_digest,
+            AuthSession.previous_refresh_digest,
+            AuthSession.refreshed_at,
             AuthSession.revoked_at,
             AuthSession.expires_at,
             User.is_active,
@@ -114,15 +129,48 @@ def rotate(token_id, secret):
         .join(User, AuthSession.user_id == User.id)
         .where(AuthSession.token_id == token_id)
     ).first()
+
+
+def _check_open(row, now):
     if row is None:
         raise RefreshRefused(INVALID_REFRESH_TOKEN, "unknown_session")
     if row.revoked_at is not None or row.expires_at <= now:
         raise RefreshRefused(INVALID_REFRESH_TOKEN, "revoked_or_expired_session")
     if not row.is_active:
         raise RefreshRefused(INVALID_REFRESH_TOKEN, "inactive_user")
-    sent = digest(secret)
-    if row.refresh_digest is not None and hmac.compare_digest(row.refresh_digest, sent):
-        following = _new_secret()
+
+
+def _matches(stored, sent):
+    return stored is not None and hmac.compare_digest(stored, sent)
+
+
+def _within_grace(row, sent, following, now):
+    """Whether ``row``'s last refresh used up the secret of digest ``sent`` (its
+    successor still current) no longer than ``REFRESH_REUSE_GRACE`` ago."""
+    grace = current_app.config["REFRESH_REUSE_GRACE"]
+    return (
+        grace > 0
+        and row.refreshed_at is not None
+        and now - row.refreshed_at <= timedelta(seconds=grace)
+        and _matches(row.previous_refresh_digest, sent)
+        and _matches(row.refresh_digest, digest(following))
+    )
+
+
+def rotate(token_id, secret):
+    """Use up the refresh ``secret`` of session ``token_id``; return the next
+    secret and the time (Unix seconds) to sign its refresh token with.
+
+    Sent again within the grace of its first use: that use's successor and
+    time. ``RefreshRefused`` (401) when the session is unknown, ended or
+    expired or its user inactive, and, ending the session, when ``secret`` is
+    neither the current one nor within the grace (reuse).
+    """
+    now = utcnow()
+    row = _session_row(token_id)
+    _check_open(row, now)
+    sent, following = digest(secret), _successor(secret)
+    if _matches(row.refresh_digest, sent):
         claimed = db.session.execute(
             update(AuthSession)
             .where(
@@ -132,6 +180,8 @@ def rotate(token_id, secret):
             )
             .values(
                 refresh_digest=digest(following),
+                previous_refresh_digest=sent,
+                refreshed_at=now,
                 last_used_at=now,
                 expires_at=now + _lifetime(),
             )
@@ -139,8 +189,14 @@ def rotate(token_id, secret):
         ).rowcount
         if claimed == 1:
             db.session.commit()
-            return following
-    # Not the current secret, or another request used it first: reuse.
+            return following, int(now.timestamp())
+        # Another request used it first: see what that one wrote.
+        row = _session_row(token_id)
+        _check_open(row, now)
+    if _within_grace(row, sent, following, now):
+        db.session.commit()  # ends the transaction; nothing was written
+        return following, int(row.refreshed_at.timestamp())
+    # Not the current secret, nor one just used up: reuse.
     _end(row.id, now)
     db.session.commit()
     log.warning(

@@ -5,9 +5,14 @@ another (``.ci/run`` points it at PostgreSQL). The schema is built once per run 
 the real migrations; each test then starts from empty tables (and the ``app``
 fixture's app is reused while no test changed it). Under pytest-xdist
 (``python3 dev.py test`` runs ``-n auto --dist loadfile``: each file on one worker,
-in order) each worker has a database of its own (``<name>_gw0``, ``<name>_gw1``,
-... beside ``TEST_DATABASE_URL``'s, created when missing), the tests that use
-Redis take turns, and a ``faults`` test is skipped (it runs alone in ``.ci/run``).
+in order) each worker has a database of its own, the tests that use Redis take
+turns, and a ``faults`` test is skipped (it runs alone in ``.ci/run``).
+
+On PostgreSQL the suite never touches the database ``TEST_DATABASE_URL`` names:
+it creates databases of its own beside it, named after it with a random part and
+the worker (``flask_api_test_3f9c2a_gw0``) and marked with a comment, and drops
+exactly those at the end. The Redis database of ``TEST_REDIS_URL`` must be empty
+or hold the suite's marker key; the suite refuses to flush any other.
 
 Constants and factories live in ``tests/helpers.py``; ``tests/README.md`` says
 which file tests what.
@@ -16,6 +21,7 @@ which file tests what.
 import contextlib
 import copy
 import os
+import secrets
 from pathlib import Path
 
 try:
@@ -56,18 +62,30 @@ RUN_ALONE = (
 )
 
 
-def pytest_collection_modifyitems(items):
-    """A ``faults`` test restarts the servers every xdist worker uses: it runs only alone."""
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        for item in items:
-            if item.get_closest_marker("faults"):
-                item.add_marker(pytest.mark.skip(reason=RUN_ALONE))
+ONLY_WHEN_ASKED = {
+    "doctest": "runs the guides' examples: python3 dev.py test -m doctest (.ci/run's own stage)",
+    "stack": "the whole stack, minutes long: python3 dev.py test -m stack (.ci/run's own stage)",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    """A ``faults`` test restarts the servers every xdist worker uses: it runs only
+    alone. A ``doctest`` test (a guide's examples against a development server) and a
+    ``stack`` test run only when ``-m`` names their marker (each is a stage of
+    ``.ci/run``), so the suite's other runs do not repeat them."""
+    asked_for = config.getoption("markexpr") or ""
+    for item in items:
+        if os.environ.get("PYTEST_XDIST_WORKER") and item.get_closest_marker("faults"):
+            item.add_marker(pytest.mark.skip(reason=RUN_ALONE))
+        for marker, reason in ONLY_WHEN_ASKED.items():
+            if item.get_closest_marker(marker) and marker not in asked_for:
+                item.add_marker(pytest.mark.skip(reason=reason))
 
 
 # Files whose tests are independent and together a third of the run: with
 # --dist loadfile (dev.py) the other files run whole on one worker, in order,
 # and these are spread over the workers test by test.
-SPREAD_OVER_WORKERS = {"tests/test_api_conformance.py"}
+SPREAD_OVER_WORKERS = {"tests/test_api_conformance.py", "tests/test_guides.py"}
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -99,19 +117,44 @@ def _one_worker_at_a_time(tmp_path_factory, name):
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+# What the suite leaves on a server to say "mine": a comment on each database it
+# creates and a key in the Redis database it empties. It drops, empties or
+# flushes nothing that does not carry it.
+TEST_MARKER = "flask-api test suite: created by tests/conftest.py, dropped when its run ends"
+REDIS_MARKER_KEY = "flask-api-test-suite"
+
+
+def claim_redis(client):
+    """Mark the Redis database as the suite's, or refuse one that holds other data.
+
+    An empty database, or one holding the suite's marker key (left by this run or
+    an earlier one), is the suite's to flush; any other is someone's data.
+    """
+    if client.dbsize() and not client.exists(REDIS_MARKER_KEY):
+        pytest.fail(
+            "TEST_REDIS_URL names a Redis database that holds keys the test suite did not "
+            f"write (no {REDIS_MARKER_KEY!r} key): the suite empties its database, so "
+            "name an empty one (e.g. redis://127.0.0.1:6379/15 if it is unused)",
+            pytrace=False,
+        )
+    client.flushdb()
+    client.set(REDIS_MARKER_KEY, TEST_MARKER)
+
+
 @pytest.fixture
 def redis_url(tmp_path_factory):
     """The Redis named by ``TEST_REDIS_URL``, emptied so counters start at zero.
 
     Every worker uses that one Redis and each test empties it: under xdist the
-    tests using it take turns (a lock held from here to the test's teardown)."""
+    tests using it take turns (a lock held from here to the test's teardown). It
+    must be empty or the suite's own (``claim_redis``)."""
     url = os.environ.get("TEST_REDIS_URL")
     if not url:
         skip_or_fail("needs a Redis server named by TEST_REDIS_URL")
     with _one_worker_at_a_time(tmp_path_factory, "redis"):
         client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
         try:
-            client.flushdb()
+            claim_redis(client)
         except redis.RedisError as exc:
             skip_or_fail(f"Redis at TEST_REDIS_URL is not reachable: {exc}")
         finally:
@@ -119,45 +162,79 @@ def redis_url(tmp_path_factory):
         yield url
 
 
-def _worker_database(url, worker):
-    """The database of one xdist worker beside ``url``'s: ``<name>_<worker>``."""
+def _server_engine(base):
+    """An AUTOCOMMIT engine on the server of ``base``, through its maintenance database."""
+    return create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+
+
+def _create_test_database(url, worker):
+    """A new PostgreSQL database of the suite's own beside ``url``, marked as such.
+
+    Its name is ``TEST_DATABASE_URL``'s name, a random part and the xdist worker
+    (``flask_api_test_3f9c2a_gw0``): the database that URL names is never used, so
+    a run can never empty one that holds someone's data.
+    """
     base = make_url(url)
-    if base.get_backend_name() == "sqlite":
-        if base.database in (None, "", ":memory:"):
-            return url
-        path = Path(base.database)
-        return base.set(database=str(path.with_stem(f"{path.stem}_{worker}"))).render_as_string(
-            hide_password=False
-        )
-    name = f"{base.database}_{worker}"
-    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    name = f"{base.database}_{secrets.token_hex(3)}_{worker or 'main'}"
+    engine = _server_engine(base)
     try:
         with engine.connect() as connection:
-            known = text("SELECT 1 FROM pg_database WHERE datname = :name")
-            if connection.scalar(known, {"name": name}) is None:
-                connection.execute(text(f'CREATE DATABASE "{name}"'))
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+            marker = connection.exec_driver_sql("SELECT quote_literal(%s)", (TEST_MARKER,))
+            connection.execute(text(f'COMMENT ON DATABASE "{name}" IS {marker.scalar()}'))
     finally:
         engine.dispose()
     return base.set(database=name).render_as_string(hide_password=False)
 
 
+def drop_test_database(url):
+    """Drop a database this suite created; refuse any other (no marker comment)."""
+    base = make_url(url)
+    engine = _server_engine(base)
+    try:
+        with engine.connect() as connection:
+            comment = connection.scalar(
+                text(
+                    "SELECT shobj_description(oid, 'pg_database') FROM pg_database "
+                    "WHERE datname = :name"
+                ),
+                {"name": base.database},
+            )
+            if comment != TEST_MARKER:
+                raise RuntimeError(
+                    f"not dropping {base.database}: the test suite did not create it"
+                )
+            connection.execute(text(f'DROP DATABASE "{base.database}" WITH (FORCE)'))
+    finally:
+        engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory):
-    """The test database, migrated once per run (per worker under xdist)."""
+    """The test database, migrated once per run (per worker under xdist).
+
+    With a PostgreSQL ``TEST_DATABASE_URL`` each worker creates a database of its
+    own beside the one named (see ``_create_test_database``) and drops it when the
+    run ends; SQLite lives in the run's temporary folder."""
     url = os.environ.get("TEST_DATABASE_URL")
     worker = os.environ.get("PYTEST_XDIST_WORKER")
-    if url and worker:
-        url = _worker_database(url, worker)
+    created = None
+    if url and make_url(url).get_backend_name() == "postgresql":
+        url = created = _create_test_database(url, worker)
+    elif url and worker:
+        path = Path(make_url(url).database or "")
+        if path.name not in ("", ":memory:"):
+            url = make_url(url).set(database=str(path.with_stem(f"{path.stem}_{worker}")))
+            url = url.render_as_string(hide_password=False)
     if not url:  # tmp_path_factory already gives each worker a folder of its own
         url = "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.db")
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": SECRET_KEY})
     with app.app_context():
-        if db.engine.dialect.name == "postgresql":
-            with db.engine.begin() as connection:
-                connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
         flask_migrate.upgrade()
         db.engine.dispose()
-    return url
+    yield url
+    if created:
+        drop_test_database(created)
 
 
 @pytest.fixture

@@ -120,31 +120,32 @@ class Gunicorn:
     def url(self):
         return f"http://127.0.0.1:{self.port}"
 
-    def answers(self, path="/healthz"):
-        """Whether ``GET path`` is answered 200 now (False while nothing listens)."""
+    def answers(self, path="/healthz", host=None):
+        """Whether ``GET path`` (with ``host`` as its Host, if given) is answered 200
+        now (False while nothing listens)."""
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=REQUEST_TIMEOUT)
         try:
-            connection.request("GET", path)
+            connection.request("GET", path, headers={"Host": host} if host else {})
             return connection.getresponse().status == 200
         except (OSError, http.client.HTTPException):
             return False
         finally:
             connection.close()
 
-    def wait_until_answers(self, path="/healthz", timeout=READY_TIMEOUT):
+    def wait_until_answers(self, path="/healthz", timeout=READY_TIMEOUT, host=None):
         """Whether ``path`` answers 200 within ``timeout`` seconds (False once gunicorn exits)."""
         deadline = time.monotonic() + timeout
         while self.process.poll() is None:
-            if self.answers(path):
+            if self.answers(path, host):
                 return True
             if time.monotonic() > deadline:
                 break
             time.sleep(0.2)
         return False
 
-    def wait_ready(self, path="/healthz", timeout=READY_TIMEOUT):
+    def wait_ready(self, path="/healthz", timeout=READY_TIMEOUT, host=None):
         """Wait until ``path`` answers 200, or fail the test with gunicorn's log."""
-        if not self.wait_until_answers(path, timeout):
+        if not self.wait_until_answers(path, timeout, host):
             pytest.fail(f"gunicorn on port {self.port} did not answer {path}:\n{self.log()}")
 
     def request_json(self, method, path, body=None, headers=None):
@@ -270,3 +271,93 @@ def run_headless_chromium(url, profile_dir, *flags):
     result = subprocess.run(command, capture_output=True, text=True, timeout=90, check=False)  # noqa: S603
     assert result.returncode == 0, result.stderr[-2000:]
     return result
+
+
+# What a fresh clone does not have: copied projects leave these out.
+NOT_IN_A_CLONE = (
+    ".git",
+    ".venv",
+    "instance",
+    ".env",
+    "__pycache__",
+    ".pytest_cache",
+    ".ruff_cache",
+    "results",
+)
+
+
+def project_copy(destination):
+    """A copy of the project as a fresh clone has it, in ``destination``, sharing
+    this project's ``.venv`` (a symlink, so ``dev.py`` installs nothing): its own
+    ``instance/`` (database, secret key) and ``.env``-free, so ``dev.py reset``
+    and ``serve`` there never touch the developer's own."""
+    destination = Path(destination)
+    shutil.copytree(ROOT, destination, ignore=shutil.ignore_patterns(*NOT_IN_A_CLONE))
+    (destination / ".venv").symlink_to(ROOT / ".venv", target_is_directory=True)
+    return destination
+
+
+def clean_environment(**extra):
+    """The environment of a newcomer's shell: none of the service's settings."""
+    from config import SETTINGS
+
+    names = {setting.name for setting in SETTINGS} | {"FLASK_SKIP_DOTENV", "FLASK_APP"}
+    environ = {k: v for k, v in os.environ.items() if k not in names}
+    environ.pop("VIRTUAL_ENV", None)
+    environ["PATH"] = os.pathsep.join(
+        p for p in environ.get("PATH", "").split(os.pathsep) if not p.startswith(str(ROOT))
+    )
+    return {**environ, **extra}
+
+
+class DevServer:
+    """``python3 dev.py serve --port N`` in ``project`` (see ``project_copy``), its
+    output in a log file; started by the constructor, stopped like dev.py's user
+    does (SIGINT to the process group, as Ctrl+C sends it)."""
+
+    def __init__(self, project, log_path, *, env=None, port=None):
+        self.project = Path(project)
+        self.port = port or free_port()
+        self.log_path = Path(log_path)
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen(  # noqa: S603 -- the project's own dev.py
+                [sys.executable, "dev.py", "serve", "--port", str(self.port)],
+                cwd=self.project,
+                env=env or clean_environment(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+
+    def wait_ready(self, timeout=READY_TIMEOUT * 2):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                break
+            with contextlib.suppress(OSError):
+                if http_json("GET", f"http://127.0.0.1:{self.port}/healthz")[0] == 200:
+                    return self
+            time.sleep(0.2)
+        self.stop()
+        pytest.fail(f"dev.py serve did not answer:\n{self.log}")
+
+    @property
+    def log(self):
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def stop(self):
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, 2)  # SIGINT: Ctrl+C in its terminal
+            try:
+                self.process.wait(timeout=STOP_GRACE)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, 9)
+                self.process.wait(timeout=5)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.stop()

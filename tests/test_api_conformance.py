@@ -146,16 +146,17 @@ def world(app):
 
 
 def _send_real_current_password(case, caller):
-    """Changing your own password needs your current one, a secret no schema can
-    describe: a valid example that changes the caller's own password sends the
-    real one (the wrong or missing one is covered in the users tests)."""
-    changes_own_password = (
+    """Changing your own password or email needs your current password, a secret
+    no schema can describe: a valid example that may change the caller's own
+    password or email sends the real one (the wrong or missing one is covered in
+    the users tests)."""
+    changes_own_account = (
         case.operation.path == "/api/users/{user_id}"
         and str((case.path_parameters or {}).get("user_id")) == str(SEEDED_ROLES.index(caller) + 1)
         and isinstance(case.body, dict)
-        and "password" in case.body
+        and ("password" in case.body or "email" in case.body)
     )
-    if changes_own_password:
+    if changes_own_account:
         case.body["current_password"] = PASSWORD
 
 

@@ -37,6 +37,7 @@ def test_create_user_reads_the_password_from_stdin(app, login):
     ("options", "password", "named"),
     [
         (["--email", "nope"], PASSWORD, "email"),
+        (["--email", "\u0430dmin@example.com"], PASSWORD, "email"),  # a Cyrillic "a"
         (["--email", "a@example.com"], "short", "password"),
         (["--email", "a@example.com", "--role", "king"], PASSWORD, "role"),
         (["--email", "a@example.com", "--name", "   "], PASSWORD, "name"),

@@ -8,11 +8,11 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from config import ConfigError, load_settings
 from extensions import db
-from models import AuthSession, PasswordResetToken
+from models import AuthSession, PasswordResetToken, User
 from models.base import utcnow
 from services import background, password_reset
 from tests.helpers import PASSWORD, assert_problem
@@ -175,6 +175,54 @@ def test_a_password_change_makes_earlier_tokens_stale(client, mail_server, viewe
     assert changed.status_code == 200
     assert_problem(confirm(client, token), 400, "INVALID_TOKEN")
     assert log_in(client, viewer.email, "changed by the user").status_code == 200
+
+
+@pytest.mark.parametrize("by", ["the user", "an admin", "the database"])
+def test_an_email_change_makes_earlier_tokens_stale(
+    client, app, mail_server, viewer, admin_headers, by
+):
+    token = mailed_token(client, mail_server, viewer.email)
+    url = f"/api/users/{viewer.id}"
+    if by == "the user":
+        access = log_in(client, viewer.email).get_json()["access_token"]
+        body = {"email": "moved@example.com", "current_password": PASSWORD}
+        changed = client.patch(url, headers={"Authorization": f"Bearer {access}"}, json=body)
+        assert changed.status_code == 200
+    elif by == "an admin":
+        changed = client.patch(url, headers=admin_headers, json={"email": "moved@example.com"})
+        assert changed.status_code == 200
+    else:
+        with app.app_context():
+            db.session.execute(
+                update(User).where(User.id == viewer.id).values(email="moved@example.com")
+            )
+            db.session.commit()
+    assert_problem(confirm(client, token), 400, "INVALID_TOKEN")
+    assert log_in(client, "moved@example.com").status_code == 200  # the password is as it was
+
+
+def test_a_deactivation_kills_earlier_tokens_even_once_reactivated(
+    client, mail_server, viewer, admin_headers
+):
+    token = mailed_token(client, mail_server, viewer.email)
+    url = f"/api/users/{viewer.id}"
+    for active in (False, True):
+        response = client.patch(url, headers=admin_headers, json={"is_active": active})
+        assert response.status_code == 200
+    assert_problem(confirm(client, token), 400, "INVALID_TOKEN")
+    assert log_in(client, viewer.email).status_code == 200
+    # A token asked for once the user is active again works.
+    assert confirm(client, mailed_token(client, mail_server, viewer.email)).status_code == 204
+
+
+def test_changes_to_neither_password_nor_email_keep_tokens(
+    client, mail_server, viewer, admin_headers
+):
+    token = mailed_token(client, mail_server, viewer.email)
+    body = {"name": "Renamed", "email": viewer.email.upper(), "role": "editor"}
+    response = client.put(f"/api/users/{viewer.id}", headers=admin_headers, json=body)
+    assert response.status_code == 200
+    assert confirm(client, token).status_code == 204
 
 
 def test_a_reset_makes_the_other_outstanding_tokens_stale(client, mail_server, viewer):

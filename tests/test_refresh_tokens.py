@@ -12,7 +12,9 @@ from sqlalchemy import select, update
 from extensions import db
 from models import AuthSession, User
 from models.base import utcnow
+from tests.conftest import SECRET_KEY
 from tests.helpers import PASSWORD, assert_problem
+from tests.servers import Gunicorn
 
 LOGIN = "/api/auth/login"
 REFRESH = "/api/auth/refresh"
@@ -41,6 +43,11 @@ def refreshed(client, tokens):
     response = refresh(client, tokens)
     assert response.status_code == 200, response.get_json()
     return response.get_json()
+
+
+def past_the_grace():
+    """The clock moved past ``REFRESH_REUSE_GRACE`` (default 15 s) for a block."""
+    return time_machine.travel(utcnow() + timedelta(seconds=16), tick=True)
 
 
 def assert_refused(response):
@@ -83,7 +90,8 @@ def test_a_used_refresh_token_ends_the_whole_session(client, viewer):
     other_session = log_in(client, viewer)
     second = refreshed(client, first)
 
-    reused = refresh(client, first)
+    with past_the_grace():
+        reused = refresh(client, first)
     assert_refused(reused)
     assert "already used" in reused.get_json()["detail"]
     # Every token the session issued is dead, the newest refresh token too ...
@@ -98,7 +106,8 @@ def test_a_used_refresh_token_ends_the_whole_session(client, viewer):
 def test_reuse_is_logged_without_any_token(client, viewer, caplog):
     first = log_in(client, viewer)
     second = refreshed(client, first)
-    refresh(client, first)
+    with past_the_grace():
+        refresh(client, first)
     warnings = [r for r in caplog.records if r.name == "api.sessions"]
     assert [r.getMessage() for r in warnings] == ["refresh token reused; session ended"]
     assert warnings[0].user_id == viewer.id
@@ -108,15 +117,14 @@ def test_reuse_is_logged_without_any_token(client, viewer, caplog):
             assert token not in logged
 
 
-def race_refreshes(app, tokens, racers):
-    """``racers`` threads, each with its own client, refresh with ``tokens`` at once."""
+def at_once(send, racers):
+    """``send()`` from ``racers`` threads at the same moment; what each returned."""
     start = threading.Barrier(racers)
     answers = []
 
     def race():
-        client = app.test_client()
         start.wait(timeout=30)
-        answers.append(refresh(client, tokens))
+        answers.append(send())
 
     threads = [threading.Thread(target=race) for _ in range(racers)]
     for thread in threads:
@@ -127,21 +135,132 @@ def race_refreshes(app, tokens, racers):
     return answers
 
 
+def race_refreshes(app, tokens, racers):
+    """``racers`` threads, each with its own client, refresh with ``tokens`` at once."""
+    return at_once(lambda: refresh(app.test_client(), tokens), racers)
+
+
 @pytest.mark.parametrize("round_", range(3))
-def test_racing_refreshes_with_one_token_let_exactly_one_through(app, viewer, round_):
-    """Eight requests refresh with the same token at once: one row update decides."""
+def test_racing_refreshes_with_one_token_all_go_on_with_one_successor(app, viewer, round_):
+    """Eight requests refresh with the same token at once (two tabs, parallel
+    calls): each gets a new access token, all the same refresh token, and the
+    session stays open. Some losers read the row before the winner wrote it."""
     client = app.test_client()
     answers = race_refreshes(app, log_in(client, viewer), racers=8)
-    assert sorted(answer.status_code for answer in answers) == [200] + [401] * 7
-    for answer in answers:
-        if answer.status_code != 200:
-            assert_refused(answer)
-    # The losers sent a token that was used by then: reuse ends the session.
-    winner = next(answer.get_json() for answer in answers if answer.status_code == 200)
-    assert_refused(refresh(client, winner))
+    assert [answer.status_code for answer in answers] == [200] * 8
+    bodies = [answer.get_json() for answer in answers]
+    assert len({body["refresh_token"] for body in bodies}) == 1
+    assert len({body["access_token"] for body in bodies}) == 8
+    for body in bodies:
+        assert client.get(ME, headers=bearer(body)).status_code == 200
     with app.app_context():
         session = db.session.scalar(select(AuthSession))
-        assert session.revoked_at is not None
+        assert session.revoked_at is None
+    # The shared successor is the session's one current refresh token.
+    following = refreshed(client, bodies[0])
+    assert client.get(ME, headers=bearer(following)).status_code == 200
+
+
+def test_racing_refreshes_across_gunicorn_workers_share_one_successor(
+    make_app, database_url, create_user, tmp_path
+):
+    """The same race between processes: eight threads send one refresh token at
+    once to gunicorn's three workers, for three logins in turn."""
+    make_app()  # its teardown empties the tables the server fills
+    user = create_user()
+    settings = {
+        "FLASK_SKIP_DOTENV": "1",
+        "SECRET_KEY": SECRET_KEY,
+        "DATABASE_URL": database_url,
+        "LOG_LEVEL": "WARNING",
+        "RATELIMIT_ENABLED": "false",
+    }
+    with Gunicorn(settings, workers=3, log_path=tmp_path / "gunicorn.log") as server:
+        server.wait_ready()
+        for _ in range(3):
+            status, _, tokens = server.request_json(
+                "POST", LOGIN, {"email": user.email, "password": PASSWORD}
+            )
+            assert status == 200
+            token = tokens["refresh_token"]
+            answers = at_once(
+                lambda token=token: server.request_json("POST", REFRESH, {"refresh_token": token}),
+                racers=8,
+            )
+            assert [status for status, _, _ in answers] == [200] * 8, server.log_tail()
+            assert len({body["refresh_token"] for _, _, body in answers}) == 1
+            assert len({body["access_token"] for _, _, body in answers}) == 8
+            status, _, _ = server.request_json(
+                "POST", REFRESH, {"refresh_token": answers[0][2]["refresh_token"]}
+            )
+            assert status == 200
+
+
+def test_a_refresh_token_sent_again_within_the_grace_gets_the_same_successor(client, viewer):
+    first = log_in(client, viewer)
+    with time_machine.travel(utcnow(), tick=False) as traveller:
+        second = refreshed(client, first)
+        traveller.shift(timedelta(seconds=15))
+        again = refreshed(client, first)
+        assert again["refresh_token"] == second["refresh_token"]
+        assert again["access_token"] not in (first["access_token"], second["access_token"])
+        assert set(again) == TOKEN_KEYS
+        for tokens in (first, second, again):
+            assert client.get(ME, headers=bearer(tokens)).status_code == 200
+        third = refreshed(client, again)
+        assert client.get(ME, headers=bearer(third)).status_code == 200
+
+
+def test_a_refresh_token_sent_again_after_the_grace_ends_the_session(client, viewer):
+    first = log_in(client, viewer)
+    with time_machine.travel(utcnow(), tick=False) as traveller:
+        second = refreshed(client, first)
+        traveller.shift(timedelta(seconds=16))
+        assert_refused(refresh(client, first))
+        for tokens in (first, second):
+            assert_refused(client.get(ME, headers=bearer(tokens)))
+        assert_refused(refresh(client, second))
+
+
+def test_no_grace_once_the_successor_was_used_in_turn(client, viewer):
+    """Within the grace too: the successor was used, so the first token's
+    answer would be a used token; it is reuse, and ends the session."""
+    first = log_in(client, viewer)
+    second = refreshed(client, first)
+    third = refreshed(client, second)
+    assert_refused(refresh(client, first))
+    assert_refused(client.get(ME, headers=bearer(third)))
+
+
+def test_a_grace_of_zero_turns_it_off(make_app, create_user):
+    client = make_app(REFRESH_REUSE_GRACE=0).test_client()
+    first = log_in(client, create_user())
+    second = refreshed(client, first)
+    assert_refused(refresh(client, first))
+    assert_refused(client.get(ME, headers=bearer(second)))
+
+
+def test_the_grace_does_not_outlive_the_session(client, app, viewer, admin_headers):
+    first = log_in(client, viewer)
+    refreshed(client, first)
+    client.patch(f"/api/users/{viewer.id}", headers=admin_headers, json={"is_active": False})
+    assert_refused(refresh(client, first))
+
+
+def test_every_token_is_distinct_even_within_one_second(client, viewer):
+    with time_machine.travel(utcnow(), tick=False):
+        first = log_in(client, viewer)
+        second = refreshed(client, first)
+        again = refreshed(client, first)  # within the grace
+        third = refreshed(client, second)
+        other = log_in(client, viewer)
+    issued = [first, second, again, third, other]
+    access = [tokens["access_token"] for tokens in issued]
+    assert len(set(access)) == len(access)
+    # ``again`` hands out ``second``'s refresh token again, by design; no other repeats.
+    refresh_tokens = [tokens["refresh_token"] for tokens in (first, second, third, other)]
+    assert len(set(refresh_tokens)) == len(refresh_tokens)
+    assert len(set(refresh_tokens) | set(access)) == len(refresh_tokens) + len(access)
 
 
 def test_the_session_keeps_only_a_digest_of_the_refresh_token(client, app, viewer):
@@ -152,6 +271,14 @@ def test_the_session_keeps_only_a_digest_of_the_refresh_token(client, app, viewe
     payload = tokens["refresh_token"].split(".")[0]
     assert tokens["refresh_token"] not in stored and payload not in stored
     assert len(row["refresh_digest"]) == 64
+    # After a refresh too: the row keeps digests of the used and the next secret.
+    following = refreshed(client, tokens)
+    with app.app_context():
+        row = db.session.execute(select(AuthSession.__table__)).mappings().one()
+    stored = " ".join(str(value) for value in row.values())
+    for token in (tokens["refresh_token"], following["refresh_token"]):
+        assert token not in stored and token.split(".")[0] not in stored
+    assert len(row["refresh_digest"]) == len(row["previous_refresh_digest"]) == 64
 
 
 @pytest.mark.parametrize("ttl", [60, 600])
@@ -274,6 +401,17 @@ def test_refresh_token_ttl_default_and_bad_value(tmp_path):
     assert caught.value.name == "REFRESH_TOKEN_TTL"
 
 
+def test_refresh_reuse_grace_default_and_bad_values(tmp_path):
+    from config import ConfigError, load_settings
+
+    assert load_settings({}, str(tmp_path))["REFRESH_REUSE_GRACE"] == 15
+    assert load_settings({"REFRESH_REUSE_GRACE": "0"}, str(tmp_path))["REFRESH_REUSE_GRACE"] == 0
+    for bad in ("-1", "soon"):
+        with pytest.raises(ConfigError) as caught:
+            load_settings({"REFRESH_REUSE_GRACE": bad}, str(tmp_path))
+        assert caught.value.name == "REFRESH_REUSE_GRACE"
+
+
 def test_refresh_is_documented_as_a_public_operation(client):
     document = client.get("/api/openapi.json").get_json()
     operation = document["paths"]["/api/auth/refresh"]["post"]
@@ -303,8 +441,9 @@ def test_refused_refreshes_are_counted_by_reason(make_app, create_user):
     before = failures()
     refreshed(client, first)
     assert_refused(refresh(client, "not-a-token"))
-    assert_refused(refresh(client, first))  # reuse: ends the session
-    assert_refused(refresh(client, first))  # the session has ended
+    with past_the_grace():
+        assert_refused(refresh(client, first))  # reuse: ends the session
+        assert_refused(refresh(client, first))  # the session has ended
     after = failures()
     for reason in ("bad_signature", "refresh_token_reused", "revoked_or_expired_session"):
         assert after.get(reason, 0) - before.get(reason, 0) == 1, reason

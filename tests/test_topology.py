@@ -1,11 +1,15 @@
 """The production topology: nginx -> two instances -> PgBouncer -> PostgreSQL, + Redis.
 
 The main test runs the files in ``deploy/`` as they are, with only addresses and
-paths changed: PgBouncer in transaction pooling in front of the test database,
-two gunicorn instances (two workers each) with ``DB_POOLER=pgbouncer`` and the
-test Redis, and nginx in front of both with ``TRUSTED_PROXIES=1``. A mixed load
-runs through nginx while ``deploy/rolling-restart.sh`` re-executes each instance
-in turn; nothing may be lost.
+paths changed (templated by ``deploy/stack.py``, which ``python3 dev.py stack``
+runs): PgBouncer in transaction pooling in front of the test database, two
+gunicorn instances (two workers each) with the settings of
+``deploy/flask-api.env.example`` (production, ``DB_POOLER=pgbouncer``,
+``TRUSTED_PROXIES=1``, ``TRUSTED_HOSTS``) and the test Redis, and nginx in front
+of both. A mixed load runs through nginx while ``deploy/rolling-restart.sh``
+re-executes each instance in turn; nothing may be lost. Another test kills the
+workers in the middle of an export: curl, through nginx, must report it
+incomplete.
 
 It runs in ``.ci/run``'s PostgreSQL and Redis stage and needs the ``nginx`` and
 ``pgbouncer`` binaries (Debian packages of those names); it is skipped without
@@ -14,7 +18,6 @@ loopback ports the test picks; every loop and wait is bounded; the test stops
 the processes it started (by pid), also when it fails.
 """
 
-import configparser
 import contextlib
 import ctypes
 import http.client
@@ -42,11 +45,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from config import ConfigError, engine_options, load_settings
+from deploy.stack import first_trusted_host, instance_settings, nginx_conf, pgbouncer_ini
 from extensions import db
 from models import Product
 from tests.conftest import skip_or_fail
 from tests.helpers import PASSWORD
-from tests.servers import Gunicorn, free_port
+from tests.servers import Gunicorn, free_port, stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -61,6 +65,9 @@ CREATE_ATTEMPTS = 5
 LOGIN_LIMIT = 30  # RATELIMIT_LOGIN per minute for the instances
 LOAD_LOGINS = 15  # logins the load makes from 127.0.0.1, well under the limit
 SERVER_POOL = 3  # PgBouncer server connections: fewer than the clients, so they rotate
+# The instances run with deploy/flask-api.env.example's settings, TRUSTED_HOSTS
+# included: clients send its first name, as they would send the real one.
+HOST = first_trusted_host(instance_settings("unused"))
 OTHER_CLIENT = "127.0.0.2"  # a second client address on loopback
 FORGED_ADDRESS = "198.51.100.7"  # what that client claims to be in X-Forwarded-For
 
@@ -90,6 +97,25 @@ def test_db_pooler_pgbouncer_turns_prepared_statements_off(make_app, pooler, pre
             connection.execute(text("SELECT count(*) FROM products WHERE price > :p"), {"p": 1})
         prepared = connection.execute(text("SELECT count(*) FROM pg_prepared_statements"))
         assert (prepared.scalar() > 0) is prepares
+
+
+# --- the guide shows the shipped nginx configuration --------------------------------
+
+
+def _proxy_directives(text):
+    return [line.strip() for line in text.splitlines() if line.strip().startswith("proxy_")]
+
+
+def test_the_guides_nginx_snippet_is_the_shipped_location_block():
+    """A snippet without X-Forwarded-Host/-Port let clients pick the host: the
+    guide shows every proxy_ directive of deploy/nginx.conf's location, no other."""
+    shipped = (DEPLOY / "nginx.conf").read_text().split("location / {", 1)[1]
+    shipped = shipped.split("\n        }", 1)[0]
+    guide = (ROOT / "docs" / "topology.md").read_text()
+    snippets = [block.split("```", 1)[0] for block in guide.split("```nginx\n")[1:]]
+    assert len(snippets) == 1
+    assert _proxy_directives(snippets[0]) == _proxy_directives(shipped)
+    assert "proxy_set_header X-Forwarded-Host $host;" in snippets[0]
 
 
 # --- behind PgBouncer: why DB_POOLER exists ---------------------------------------
@@ -188,66 +214,21 @@ def _subreaper():
             prctl(set_subreaper, 0, 0, 0, 0)
 
 
+def _children(pid):
+    """The pids of a process's children (from Linux's /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+    return found
+
+
 def _read_pid(path):
     try:
         return int(path.read_text().strip())
     except (OSError, ValueError):
         return None
-
-
-def _sub_once(pattern, replacement, text_, flags=re.M):
-    result, count = re.subn(pattern, replacement, text_, flags=flags)
-    assert count == 1, f"deploy file changed: {pattern!r} matched {count} times"
-    return result
-
-
-def nginx_conf(workdir, port, upstream_ports):
-    """deploy/nginx.conf with the test's ports and paths; everything else as shipped."""
-    conf = (DEPLOY / "nginx.conf").read_text()
-    if os.geteuid() != 0:
-        conf = _sub_once(r"^user .*;\n", "", conf)
-    conf = _sub_once(r"^pid .*;$", f"pid {workdir}/nginx.pid;", conf)
-    conf = _sub_once(r"^error_log .*;$", f"error_log {workdir}/nginx-error.log notice;", conf)
-    conf = _sub_once(r"access_log \S+ api;", f"access_log {workdir}/nginx-access.log api;", conf)
-    conf = _sub_once(r"listen 80;", f"listen 127.0.0.1:{port};", conf)
-    for shipped, test_port in zip((8001, 8002), upstream_ports, strict=True):
-        conf = _sub_once(rf"server 127\.0\.0\.1:{shipped} ", f"server 127.0.0.1:{test_port} ", conf)
-    temp_paths = "".join(
-        f"    {kind}_temp_path {workdir}/nginx-{kind};\n"
-        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
-    return _sub_once(r"^http \{\n", "http {\n" + temp_paths, conf)
-
-
-def pgbouncer_ini(workdir, port, database_url):
-    """deploy/pgbouncer.ini in front of the test database, trusting loopback clients."""
-    parser = configparser.ConfigParser(interpolation=None, strict=True)
-    parser.optionxform = str
-    parser.read(DEPLOY / "pgbouncer.ini")
-    settings = parser["pgbouncer"]
-    assert settings["pool_mode"] == "transaction"
-    url = make_url(database_url)
-    parser.remove_section("databases")
-    server = f"host={url.host or '127.0.0.1'} port={url.port or 5432}"
-    parser["databases"] = {url.database: f"{server} dbname={url.database}"}
-    settings.update(
-        {
-            "listen_addr": "127.0.0.1",
-            "listen_port": str(port),
-            "unix_socket_dir": "",
-            "logfile": "",
-            "pidfile": "",
-            "auth_type": "trust",
-            "auth_file": f"{workdir}/userlist.txt",
-            "default_pool_size": str(SERVER_POOL),
-            "reserve_pool_size": "0",
-        }
-    )
-    (workdir / "userlist.txt").write_text(f'"{url.username}" ""\n')
-    path = workdir / "pgbouncer.ini"
-    with open(path, "w") as out:
-        parser.write(out)
-    return path
 
 
 def _wait_for_port(port, process, log_path, what):
@@ -279,7 +260,7 @@ def call(port, method, path, *, body=None, headers=None, source="127.0.0.1"):
         "127.0.0.1", port, timeout=REQUEST_TIMEOUT, source_address=(source, 0)
     )
     try:
-        sent = {"Connection": "close", **(headers or {})}
+        sent = {"Connection": "close", "Host": HOST, **(headers or {})}
         data = None
         if body is not None:
             data = json.dumps(body).encode()
@@ -330,15 +311,12 @@ class Topology:
         self.nginx_port = free_port()
         pooled = make_url(database_url).set(host="127.0.0.1", port=self.pgbouncer_port)
         self.pooled_url = pooled.render_as_string(hide_password=False)
-        self.settings = {  # the instances', beside each one's own port, pid file and Redis
-            "FLASK_SKIP_DOTENV": "1",
-            "APP_ENV": "production",
-            "SECRET_KEY": secrets.token_urlsafe(48),
-            "DATABASE_URL": self.pooled_url,
-            "DB_POOLER": "pgbouncer",
+        # deploy/flask-api.env.example's settings (APP_ENV=production, DB_POOLER,
+        # TRUSTED_PROXIES, TRUSTED_HOSTS ...), with the test's addresses and limits.
+        self.settings = {
+            **instance_settings(self.pooled_url),
             "RATELIMIT_DEFAULT": "100000 per minute",
             "RATELIMIT_LOGIN": f"{LOGIN_LIMIT} per minute",
-            "TRUSTED_PROXIES": "1",
             "LOG_LEVEL": "WARNING",
         }
         self.database_url = database_url
@@ -354,7 +332,13 @@ class Topology:
         return process, log_path
 
     def start_pgbouncer(self):
-        ini = pgbouncer_ini(self.workdir, self.pgbouncer_port, self.database_url)
+        ini = pgbouncer_ini(
+            self.workdir,
+            self.pgbouncer_port,
+            self.database_url,
+            default_pool_size=SERVER_POOL,
+            reserve_pool_size=0,
+        )
         argv = [_binary("pgbouncer"), str(ini)]
         if os.geteuid() == 0:  # PgBouncer refuses to run as root
             argv = ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", *argv]
@@ -371,15 +355,21 @@ class Topology:
             timeout=120,
         )
 
+    @property
+    def env_file(self):
+        return self.workdir / "flask-api.env"
+
     def pidfile(self, port):
         return self.workdir / f"{port}.pid"
 
     def start_instances(self, redis_url):
         instances = []
+        self.settings.update(RATELIMIT_STORAGE_URI=redis_url, CACHE_URL=redis_url)
+        # What /etc/flask-api/env holds; rolling-restart.sh takes its Host from it.
+        self.env_file.write_text("".join(f"{k}={v}\n" for k, v in self.settings.items()))
         for port in self.ports:
             settings = {
                 **self.settings,
-                "RATELIMIT_STORAGE_URI": redis_url,
                 "GUNICORN_PIDFILE": str(self.pidfile(port)),
             }
             log_path = self.workdir / f"instance-{port}.log"
@@ -388,7 +378,7 @@ class Topology:
             self.processes.append((f"instance-{port}", instance.process))
             instances.append(instance)
         for instance in instances:
-            instance.wait_ready("/readyz", START_TIMEOUT)
+            instance.wait_ready("/readyz", START_TIMEOUT, host=HOST)
 
     def start_nginx(self):
         conf = self.workdir / "nginx.conf"
@@ -400,6 +390,16 @@ class Topology:
     def masters(self):
         """The current gunicorn master of each instance, as its pid file says."""
         return [_read_pid(self.pidfile(port)) for port in self.ports]
+
+    def kill_workers(self):
+        """SIGKILL every worker of every instance (their masters start new ones)."""
+        killed = []
+        for master in filter(None, self.masters()):
+            for worker in _children(master):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(worker, signal.SIGKILL)
+                    killed.append(worker)
+        return killed
 
     def stop_instances(self):
         for port in self.ports:
@@ -647,7 +647,11 @@ def test_rolling_restart_behind_nginx_and_pgbouncer_loses_nothing(
     started = time.monotonic()
     restart = subprocess.run(  # noqa: S603 -- the script in deploy/
         [str(DEPLOY / "rolling-restart.sh"), *map(str, topology.ports)],
-        env={**os.environ, "PIDFILE_TEMPLATE": f"{topology.workdir}/%i.pid"},
+        env={
+            **os.environ,
+            "PIDFILE_TEMPLATE": f"{topology.workdir}/%i.pid",
+            "ENV_FILE": str(topology.env_file),
+        },
         capture_output=True,
         text=True,
         timeout=RESTART_TIMEOUT,
@@ -729,7 +733,9 @@ def test_rolling_restart_behind_nginx_and_pgbouncer_loses_nothing(
     big = b"x" * (1024 * 1024 + 1)
     too_large = raw_exchange(
         port,
-        b"POST /api/products HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+        b"POST /api/products HTTP/1.1\r\nHost: "
+        + HOST.encode()
+        + b"\r\nContent-Type: application/json\r\n"
         + f"Content-Length: {len(big)}\r\nConnection: close\r\n\r\n".encode()
         + big,
     )
@@ -738,3 +744,78 @@ def test_rolling_restart_behind_nginx_and_pgbouncer_loses_nothing(
     # ... and no instance left to answer.
     topology.stop_instances()
     assert_nginx_problem(call(port, "GET", "/api/products"), 502, "BAD_GATEWAY")
+
+
+# --- an export cut part-way, through nginx ------------------------------------------
+
+EXPORT_ROWS = 100_000  # seconds of streaming: long enough to be cut in the middle
+CUT_AFTER_BYTES = 256 * 1024
+CURL_PARTIAL_FILE = 18  # curl's exit status for "transfer closed with data remaining"
+
+
+def start_export_download(port, token, target, *, host=HOST):
+    """curl downloading the NDJSON export through nginx into ``target``."""
+    curl = shutil.which("curl") or skip_or_fail("needs curl")
+    return subprocess.Popen(  # noqa: S603 -- curl on the test's own loopback URL
+        [
+            curl,
+            "-sS",
+            "--max-time",
+            str(REQUEST_TIMEOUT),
+            "-o",
+            str(target),
+            "-H",
+            f"Authorization: Bearer {token}",
+            "-H",
+            f"Host: {host}",
+            f"http://127.0.0.1:{port}/api/products/export",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for_bytes(path, size, process, timeout=REQUEST_TIMEOUT):
+    """Wait until ``path`` holds ``size`` bytes (False if ``process`` ended first)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        if path.exists() and path.stat().st_size >= size:
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_an_export_cut_by_a_killed_worker_is_incomplete_for_the_client_behind_nginx(
+    topology, app, create_user, tmp_path
+):
+    """Contract section 4: a cut export never ends cleanly, also through deploy/nginx.conf.
+
+    Over HTTP/1.0 to gunicorn nginx took the closed upstream connection for the
+    end of the answer and finished it cleanly (curl exit 0, part of the rows).
+    """
+    from demo import add_bulk_products
+
+    editor = create_user("editor")
+    with app.app_context():
+        add_bulk_products(EXPORT_ROWS)
+    port = topology.nginx_port
+    login = call(
+        port, "POST", "/api/auth/login", body={"email": editor.email, "password": PASSWORD}
+    )
+    token = login.json()["access_token"]
+
+    target = tmp_path / "export.ndjson"
+    curl = start_export_download(port, token, target)
+    try:
+        assert wait_for_bytes(target, CUT_AFTER_BYTES, curl), curl.stderr
+        killed = topology.kill_workers()
+        _, error = curl.communicate(timeout=REQUEST_TIMEOUT + 5)
+    finally:
+        stop_process(curl)
+    lines = target.read_bytes().count(b"\n")
+    assert killed
+    assert 0 < lines < EXPORT_ROWS
+    assert curl.returncode == CURL_PARTIAL_FILE, (curl.returncode, error, lines)
+    # The instances come back by themselves (gunicorn replaces its workers).
+    assert call(port, "GET", "/readyz").status == 200

@@ -52,7 +52,7 @@ def test_user_updates_own_name_and_email(client, app, viewer, viewer_headers):
     response = client.patch(
         url(viewer),
         headers=viewer_headers,
-        json={"name": " New Name ", "email": " NEW@Example.com"},
+        json={"name": " New Name ", "email": " NEW@Example.com", "current_password": PASSWORD},
     )
     assert response.status_code == 200
     body = response.get_json()
@@ -68,7 +68,9 @@ def test_put_needs_name_and_email(client, viewer, viewer_headers):
     )
     assert problem["errors"] == {"email": ["Missing data for required field."]}
     response = client.put(
-        url(viewer), headers=viewer_headers, json={"name": "X", "email": "x@example.com"}
+        url(viewer),
+        headers=viewer_headers,
+        json={"name": "X", "email": "x@example.com", "current_password": PASSWORD},
     )
     assert response.status_code == 200
 
@@ -129,7 +131,9 @@ def test_invalid_updates_are_400_and_change_nothing(
 
 def test_email_taken_by_another_user_is_409(client, viewer, admin, viewer_headers):
     response = client.patch(
-        url(viewer), headers=viewer_headers, json={"email": admin.email.upper()}
+        url(viewer),
+        headers=viewer_headers,
+        json={"email": admin.email.upper(), "current_password": PASSWORD},
     )
     assert_problem(response, 409, "CONFLICT")
 
@@ -171,7 +175,7 @@ def test_current_password_alone_is_refused(client, viewer, viewer_headers):
     )
     body = assert_problem(response, 400, "VALIDATION_ERROR")
     assert "current_password" in body["errors"]
-    assert body["errors"] == {"current_password": ["Only used together with password."]}
+    assert body["errors"] == {"current_password": ["Only used together with password or email."]}
 
 
 def test_admin_resets_another_users_password(client, viewer, admin_headers, login):

@@ -34,7 +34,7 @@ from sentry_sdk.integrations.logging import LoggingIntegration
 from sentry_sdk.integrations.sqlalchemy import SqlalchemyIntegration
 
 from config import VERSION
-from web.request_log import EMAIL_ADDRESS as EMAIL
+from emails import IN_TEXT as EMAIL
 from web.request_log import request_id, withheld_database_messages
 
 BEARER = re.compile(r"(?i)\b(bearer)\s+[\w.~+/=-]+")

@@ -24,13 +24,6 @@ from flask import g, has_request_context, request
 from sqlalchemy.exc import StatementError
 
 REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,64}")
-# An email address anywhere in a text, for what leaves the process (trace spans,
-# error reports). A match may only start where a run of local-part characters
-# starts (the lookbehind): without it a long run with no "@" (a 100 KB query
-# string) is scanned again from each of its characters, quadratic time.
-EMAIL_ADDRESS = re.compile(
-    r"(?<![\w.!#$%&'*+/=?^`{|}~-])[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+"
-)
 _RECORD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 _encode = json.JSONEncoder(default=str).encode
 
@@ -48,20 +41,26 @@ def request_id():
     return found
 
 
+# Werkzeug colours its banner with ANSI escapes whatever the output is.
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line; ``extra=`` fields become top-level keys.
 
-    With ``plain_dev_server`` (stdout is a terminal), the development server's own
-    messages ("Running on http://127.0.0.1:5000") are shown as plain text instead.
+    The development server's own messages ("Running on http://127.0.0.1:5000",
+    only ever under ``flask run``) are plain text for the person who started it,
+    its colours kept only when ``colour`` (stdout is a terminal).
     """
 
-    def __init__(self, *, plain_dev_server=False):
+    def __init__(self, *, colour=False):
         super().__init__()
-        self.plain_dev_server = plain_dev_server
+        self.colour = colour
 
     def format(self, record):
-        if self.plain_dev_server and record.name == "werkzeug":
-            return super().format(record)
+        if record.name == "werkzeug":
+            text = super().format(record)
+            return text if self.colour else ANSI_ESCAPE.sub("", text)
         entry = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
@@ -217,7 +216,7 @@ class _DropDevServerAccessLines(logging.Filter):
 
 def configure_logging(level):
     handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(JsonFormatter(plain_dev_server=sys.stdout.isatty()))
+    handler.setFormatter(JsonFormatter(colour=sys.stdout.isatty()))
     handler.addFilter(_DropDevServerAccessLines())
     handler.addFilter(WithholdDatabaseText())
     root = logging.getLogger()

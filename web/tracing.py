@@ -45,7 +45,7 @@ from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, ParentBased,
 from opentelemetry.trace import SpanKind, Status
 
 from config import VERSION
-from web.request_log import EMAIL_ADDRESS as EMAIL
+from emails import IN_TEXT as EMAIL
 
 # Matched against the full request URL; one pattern (the list is comma-separated).
 EXCLUDED_URLS = r"^[a-z][a-z0-9+.-]*://[^/?#]+/(?:healthz|readyz|metrics)/?(?:[?#]|$)"

@@ -1,0 +1,10 @@
+from enum import StrEnum
+
+
+class AdminListUsersRole(StrEnum):
+    ADMIN = "admin"
+    EDITOR = "editor"
+    VIEWER = "viewer"
+
+    def __str__(self) -> str:
+        return str(self.value)
