@@ -397,7 +397,6 @@ def all_features_app(make_app, _feature_servers, _all_features):
         _all_features.update(app=kept, sentry=sentry_sdk.get_client())
     else:
         make_app.built.append(kept)  # emptied after the test like any app
-        kept._got_first_request = False
         sentry_sdk.get_global_scope().set_client(_all_features["sentry"])
     yield kept
     sentry_sdk.get_global_scope().set_client(None)
