@@ -1,6 +1,8 @@
 """Management commands: ``flask --app app <command>``."""
 
+import signal
 import sys
+import threading
 import time
 
 import click
@@ -16,6 +18,7 @@ from models import ROLES, AuthSession, PasswordResetToken, User
 from models.base import utcnow
 from models.catalog import bump_catalog_version
 from schemas.user import UserCreateSchema
+from services import mail_outbox
 from services.accounts import commit_account
 from web import idempotency
 
@@ -110,12 +113,45 @@ def bump_catalog_version_command():
     click.echo("The catalog has a new version; cached catalog answers are no longer served.")
 
 
+@click.command("send-mail")
+@with_appcontext
+@click.option("--once", is_flag=True, help="Send what is due now, then exit.")
+def send_mail_command(once):
+    """Send the mail outbox's mail: until stopped (SIGTERM, Ctrl+C), or once.
+
+    Any number of these may run beside the servers' own sender threads; each
+    mail is sent by one of them. Stopped, it lets the mail being sent finish.
+    """
+    app = current_app.extensions["mail_outbox"]  # the app, for contexts of its own
+    sender_id = mail_outbox.new_sender_id()
+    if not app.config["MAIL_URL"]:
+        click.echo("Error: MAIL_URL is not set; no mail can be sent.", err=True)
+        sys.exit(1)
+    if once:
+        result = mail_outbox.run_pass(app, sender_id)
+        if result is None:
+            sys.exit(1)
+        click.echo(
+            f"Sent {result.sent}, dropped {result.dropped}, failed {result.failed}, "
+            f"given up {result.given_up}."
+        )
+        return
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+    click.echo(f"Sending mail every {mail_outbox.POLL_SECONDS} s until stopped.")
+    while not stopping.is_set():
+        mail_outbox.run_pass(app, sender_id, stopping)
+        stopping.wait(mail_outbox.POLL_SECONDS)
+
+
 def init_app(app):
     for command in (
         create_user_command,
         seed_demo_command,
         purge_expired_command,
         bump_catalog_version_command,
+        send_mail_command,
     ):
         app.cli.add_command(command)
     # The command's earlier name, kept for existing cron jobs.

@@ -542,6 +542,14 @@ SETTINGS = (
         "no-reply@localhost",
         "the From address of the service's mail, e.g. `Shop <no-reply@example.com>`",
     ),
+    # The mail outbox's sender (services/mail_outbox.py, docs/operations.md).
+    Setting(
+        "MAIL_SENDER",
+        choice("thread", "command"),
+        "thread",
+        "`thread`: every process that serves requests also sends the outbox's mail, from a "
+        "thread of its own; `command`: only `flask --app app send-mail` processes send it",
+    ),
 )
 
 

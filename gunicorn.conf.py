@@ -7,6 +7,14 @@ Environment variables (all optional):
   proxy in front: with ``APP_ENV=production`` any other address logs a warning
   at start (docs/topology.md says why).
 - ``WEB_CONCURRENCY``: worker processes, default ``2 * CPUs + 1`` (at most 8).
+- ``GUNICORN_THREADS``: threads per worker, default 4 (``gthread`` workers);
+  ``1`` gives one request at a time per process.
+- ``GUNICORN_WORKER_CLASS``: ``gthread`` (the default) or ``sync``. Why gthread:
+  docs/performance.md (measured: reads, writes and exports on PostgreSQL behind
+  PgBouncer). A thread waiting on the database lets another request use the CPU,
+  and a long export no longer runs into ``GUNICORN_TIMEOUT``: a gthread worker's
+  main thread tells the master it is alive while requests run, so the timeout
+  only stops a worker that is truly stuck, not one streaming a big file.
 - ``GUNICORN_TIMEOUT``: seconds a worker may spend on one request, default 30.
 - ``PROMETHEUS_MULTIPROC_DIR``: with ``METRICS_ENABLED=true``, where the workers
   keep their metrics so a scrape adds them up. Emptied at start; when unset, a
@@ -17,8 +25,9 @@ Environment variables (all optional):
 Observability hooks (docs/operations.md): ``on_starting`` prepares the metrics
 folder before any worker exists, ``child_exit`` tells the metrics a worker died
 (its counters stay, its live gauges go), and ``post_fork`` starts tracing in
-each worker, never in the master. ``post_worker_init`` reports the workers of a
-re-executed master ready to the restart script.
+each worker, never in the master. ``post_worker_init`` starts each worker's mail
+sender (services/mail_outbox.py) and reports the workers of a re-executed master
+ready to the restart script.
 """
 
 import gc
@@ -35,7 +44,13 @@ from flask.helpers import get_load_dotenv
 
 bind = os.environ.get("GUNICORN_BIND") or f"127.0.0.1:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY") or min(2 * multiprocessing.cpu_count() + 1, 8))
-worker_class = "sync"
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS") or "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS") or 4)
+# Idle keep-alive connections wait in the worker's poller, holding no thread.
+# Longer than nginx's upstream keepalive_timeout (60 s by default), so nginx
+# always closes an idle connection first and never sends a request into one
+# gunicorn is closing.
+keepalive = 75
 timeout = int(os.environ.get("GUNICORN_TIMEOUT") or 30)
 graceful_timeout = 30  # seconds to finish in-flight requests on SIGTERM
 
@@ -87,23 +102,23 @@ def on_starting(server):
 
 
 def _warn_about_an_exposed_bind(server):
-    """Sync workers must sit behind a buffering proxy (docs/topology.md).
+    """gunicorn's workers must sit behind a buffering proxy (docs/topology.md).
 
-    Each sync worker holds one connection from its first byte to its last: a
-    client that opens a connection and sends nothing, or sends its body slowly,
-    keeps a worker for up to GUNICORN_TIMEOUT. A few idle connections straight
-    from the network (three, with three workers) make even /healthz wait that
-    long. nginx reads whole requests before it hands them on, so only finished
-    requests reach a worker.
+    A sync worker, or a gthread worker's thread, holds a connection from its
+    request's first byte to its last: a client that connects and sends nothing,
+    or sends its body slowly, keeps it for up to GUNICORN_TIMEOUT. A few such
+    connections straight from the network (one per worker thread) make even
+    /healthz wait that long. nginx reads whole requests before it hands them on,
+    so only finished requests reach a worker.
     """
     if _app_setting("APP_ENV", "development").strip().lower() != "production":
         return
     exposed = [address for address in server.cfg.bind if not _is_loopback(address)]
     if exposed:
         server.log.warning(
-            "GUNICORN_BIND listens on %s, beyond this host: gunicorn's sync workers must "
+            "GUNICORN_BIND listens on %s, beyond this host: gunicorn's workers must "
             "sit behind a buffering reverse proxy (nginx, deploy/nginx.conf), or a few "
-            "idle or slow clients hold every worker (even /healthz waits for "
+            "idle or slow clients hold every worker thread (even /healthz waits for "
             "GUNICORN_TIMEOUT); bind 127.0.0.1 and put the proxy in front, see "
             "docs/topology.md",
             ", ".join(exposed),
@@ -218,8 +233,8 @@ def _withhold_database_text(worker):
 
 def post_worker_init(worker):
     """The app has loaded in the worker: filter gunicorn's error log, set the
-    app's objects aside from the garbage collector, and report a worker of a
-    re-executed master ready.
+    app's objects aside from the garbage collector, start its mail sender, and
+    report a worker of a re-executed master ready.
 
     ``gc.freeze()`` moves every object alive now (modules, the app, its routes,
     schemas and mappers: about 100,000) to a generation the collector never
@@ -233,9 +248,22 @@ def post_worker_init(worker):
     """
     _withhold_database_text(worker)
     gc.freeze()
+    _start_mail_sender(worker)
     if worker.cfg.pidfile and os.environ.get("GUNICORN_PID"):
         try:
             with open(f"{worker.cfg.pidfile}.2.ready", "a", encoding="ascii") as ready:
                 ready.write(f"{os.getpid()}\n")
         except OSError as exc:  # the script then keeps the old master: never fail a boot
             worker.log.warning("could not report the worker ready: %s", exc)
+
+
+def _start_mail_sender(worker):
+    """Send the outbox's mail from this worker from now on (``MAIL_SENDER=thread``),
+    not from its first request: a worker that replaced a killed one sends what the
+    killed one left even if no request comes."""
+    from flask import Flask
+
+    if isinstance(worker.wsgi, Flask):  # not gunicorn's error app after a failed reload
+        from services import mail_outbox
+
+        mail_outbox.start_sender(worker.wsgi)

@@ -130,7 +130,9 @@ def request_password_reset():
     """Ask for a password reset mail (public); always 202 with an empty body.
 
     An active user with this email gets one mail holding a reset token; the
-    answer and its timing are the same whether or not the email is known.
+    answer and its timing are the same whether or not the email is known. Once
+    answered, the mail is stored and sent even if the server fails right after.
+    503 when the service has no mail server configured.
     """
     data = parse_body(RESET_REQUEST)
     password_reset.request_reset(data["email"])

@@ -6,6 +6,7 @@ from sqlalchemy import select
 from errors import InvalidCursor, NotFoundError
 from extensions import db
 from models import PRODUCT_ORDER, Product
+from models.catalog import catalog_version
 from openapi import doc
 from schemas.pagination import ListPages
 from schemas.product import (
@@ -99,7 +100,9 @@ def list_products():
     query = parse_query(PRODUCT_LIST_QUERY)
     if "ids" in query:
         return public_response(_batch(query["ids"]), PUBLIC_LIST)
-    body, headers = paginate(_filtered(query), query, PRODUCT_ORDER, PRODUCT_PAGES)
+    body, headers = paginate(
+        _filtered(query), query, PRODUCT_ORDER, PRODUCT_PAGES, version=catalog_version
+    )
     return public_response(body, PUBLIC_LIST, headers)
 
 

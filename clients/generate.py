@@ -43,7 +43,8 @@ GENERATOR_REQUIREMENTS = PYTHON / "requirements-generate.txt"
 GENERATOR_VENV = ROOT / ".venv-clients"
 # The settings the document is built under. Only settings that change what the
 # document says matter (none do today); the rest keep the build free of side
-# effects: an in-memory database, a fixed key so none is written under instance/.
+# effects: an in-memory database, a fixed key so none is written under instance/,
+# and no mail sender thread (its table is never made in that database).
 DOCUMENT_SETTINGS = {
     "APP_ENV": "development",
     "DATABASE_URL": "sqlite://",
@@ -51,6 +52,7 @@ DOCUMENT_SETTINGS = {
     "METRICS_ENABLED": "false",
     "RATELIMIT_ENABLED": "false",
     "LOG_LEVEL": "WARNING",
+    "MAIL_SENDER": "command",
 }
 
 

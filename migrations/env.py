@@ -7,6 +7,7 @@ from logging.config import fileConfig
 from flask import current_app
 
 from alembic import context
+from models.base import schema_filter
 
 config = context.config
 
@@ -68,6 +69,8 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        # Indexes that exist on one kind of database only (models.base.only_on).
+        conf_args.setdefault("include_object", schema_filter(connection.dialect.name))
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),

@@ -3,6 +3,7 @@
 from .catalog import CatalogVersion
 from .feedback import FEEDBACK_ORDER, Feedback
 from .idempotency import IdempotencyKey
+from .mail_outbox import OutboxMail
 from .password_reset import PasswordResetToken
 from .product import PRODUCT_ORDER, Product
 from .user import ROLES, USER_ORDER, AuthSession, User
@@ -16,6 +17,7 @@ __all__ = [
     "CatalogVersion",
     "Feedback",
     "IdempotencyKey",
+    "OutboxMail",
     "PasswordResetToken",
     "Product",
     "User",

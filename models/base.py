@@ -77,3 +77,25 @@ class Money(TypeDecorator):
         if dialect.name == "sqlite":
             return (Decimal(value) / 100).quantize(CENT)
         return Decimal(value).quantize(CENT)
+
+
+def only_on(dialect, index):
+    """``index`` exists on ``dialect``'s databases only (a PostgreSQL GIN index, say).
+
+    ``ddl_if`` keeps ``create_all`` from building it elsewhere; the ``info`` mark
+    lets the migration comparison (``schema_filter``) skip it there too, since
+    Alembic does not read ``ddl_if``.
+    """
+    index.info["only_on"] = dialect
+    return index.ddl_if(dialect=dialect)
+
+
+def schema_filter(dialect):
+    """Alembic's ``include_object`` for a ``dialect`` database: models marked
+    ``only_on`` another dialect are no part of its schema."""
+
+    def include_object(obj, _name, _type, _reflected, _compare_to):
+        wanted = getattr(obj, "info", {}).get("only_on")
+        return wanted is None or wanted == dialect
+
+    return include_object

@@ -55,6 +55,11 @@ def current_token(engine):
     return row[0] if row else None
 
 
+def catalog_version():
+    """The current catalog's token (``paginate``'s ``version`` for product lists)."""
+    return current_token(db.engine)
+
+
 def new_token():
     """A token never used before, so no old cache entry can ever match it again
     (not even after a database is restored from a backup)."""

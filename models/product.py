@@ -7,7 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from extensions import db
 
-from .base import Money, TimestampMixin
+from .base import Money, TimestampMixin, only_on
 
 
 class Product(TimestampMixin, db.Model):
@@ -19,6 +19,18 @@ class Product(TimestampMixin, db.Model):
         Index("ix_products_name_id", "name", "id"),
         Index("ix_products_price_id", "price", "id"),
         Index("ix_products_created_at_id", "created_at", "id"),
+        # ``q`` (name contains, any case) on PostgreSQL: a trigram index serves
+        # ILIKE '%...%' for terms of 3 characters or more (migration 0008 creates
+        # the pg_trgm extension). SQLite has no such index: docs/performance.md says why.
+        only_on(
+            "postgresql",
+            Index(
+                "ix_products_name_trgm",
+                "name",
+                postgresql_using="gin",
+                postgresql_ops={"name": "gin_trgm_ops"},
+            ),
+        ),
         {"sqlite_autoincrement": True},
     )
 

@@ -1,7 +1,5 @@
 """Account rules shared by the auth and users views and the CLI."""
 
-import logging
-
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
@@ -10,9 +8,7 @@ from config import APP_NAME
 from errors import Conflict
 from extensions import db
 from models import PasswordResetToken, User
-from services import background, mailer
-
-log = logging.getLogger("api.accounts")
+from services import mail_outbox
 
 EMAIL_TAKEN = "A user with this email already exists."
 LAST_ADMIN = "This is the last active admin; make another admin first."
@@ -79,21 +75,12 @@ def update_account(user, changes):
         user.revoke_sessions()
     if deactivates:
         db.session.execute(delete(PasswordResetToken).where(PasswordResetToken.user_id == user.id))
-    db.session.commit()
     if old_email is not None:
-        background.after_response(send_email_change_notice, user.id, old_email, changes["email"])
+        # The old address is told, with the new one partly hidden; no token, no link.
+        text = _email_change_text(changes["email"])
+        mail_outbox.queue_mail(old_email, EMAIL_CHANGED_SUBJECT, text)
+    db.session.commit()
     return user
-
-
-def send_email_change_notice(user_id, old_email, new_email):
-    """Tell the old address that the account's email changed, naming the new one
-    partly hidden; no token, no link. A mail failure is logged, never raised."""
-    try:
-        mailer.send_mail(old_email, EMAIL_CHANGED_SUBJECT, _email_change_text(new_email))
-    except mailer.MailError as exc:
-        log.warning("email change notice not sent", extra={"user_id": user_id, "error": str(exc)})
-        return
-    log.info("email change notice sent", extra={"user_id": user_id})
 
 
 def _email_change_text(new_email):

@@ -53,15 +53,6 @@ def compose(to, subject, text):
     return message
 
 
-def send_mail(to, subject, text):
-    """Send a plain-text mail to ``to`` now; raise ``MailError`` when that fails.
-
-    The one call the service's mail goes through (the reset mail, the notice of
-    an email change), so how mail leaves the service is decided here.
-    """
-    send(compose(to, subject, text))
-
-
 def send(message):
     """Deliver ``message`` through ``MAIL_URL``; raise ``MailError`` when that fails."""
     url = urlsplit(current_app.config["MAIL_URL"])

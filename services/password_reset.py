@@ -1,11 +1,15 @@
 """Password reset: a single-use token sent by mail, bound to the current password
 and email.
 
-``request_reset(email)`` only queues the work (``services/background.py``), so the
-request answers in the same time whether or not the email belongs to anyone: the
-lookup, the token and the mail all happen once the response has been sent. For an active user
-the job stores a new token's SHA-256 digest (never the token) with a fingerprint
-of the user's password hash and email, and mails the token.
+``request_reset(email)`` stores a request for a reset mail in the mail outbox
+(``services/mail_outbox.py``), committed before the answer, so the mail survives
+whatever happens to the process after it answered. Every request stores the same
+row whether or not the email belongs to anyone, so it answers in the same time
+either way; the lookup, the token and the mail all happen when the outbox sends
+the row (``compose_reset_mail``): for an active user with that email it stores a
+new token's SHA-256 digest (never the token) with a fingerprint of the user's
+password hash and email, and mails the token; otherwise the row is dropped. Without a
+``MAIL_URL`` the request is refused (503): the mail could never go out.
 
 ``confirm(token, password)`` accepts a token that is known, unused, unexpired,
 of an active user, and whose fingerprint still matches the password hash and the
@@ -28,15 +32,16 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from config import APP_NAME
-from errors import InvalidToken
+from errors import InvalidToken, ServiceUnavailable
 from extensions import db
 from models import PasswordResetToken, User
 from models.base import utcnow
-from services import background, mailer
+from services import mail_outbox, mailer
 
 log = logging.getLogger("api.password_reset")
 
 SUBJECT = f"Reset your {APP_NAME} password"
+RESET_MAIL = "password_reset"  # the outbox rows' kind
 
 
 def _digest(text):
@@ -49,22 +54,22 @@ def account_fingerprint(user):
 
 
 def request_reset(email):
-    """Queue the reset mail for ``email``; the same work whoever it belongs to."""
-    background.after_response(send_reset_mail, email)
+    """Store a request for a reset mail to ``email``: the same row whoever it belongs to."""
+    if not current_app.config["MAIL_URL"]:
+        raise ServiceUnavailable("Password reset is unavailable: no mail server is configured.")
+    mail_outbox.queue(RESET_MAIL, email)
+    db.session.commit()
 
 
-def send_reset_mail(email):
-    """Mail a new reset token to the active user with ``email``, if there is one."""
-    user = User.by_email(email)
+@mail_outbox.composer(RESET_MAIL)
+def compose_reset_mail(row):
+    """The reset mail for the active user with the row's address, if there is one."""
+    user = User.by_email(row.recipient)
     if user is None or not user.is_active:
-        return
+        return None
     token = issue_token(user)
-    try:
-        mailer.send_mail(user.email, SUBJECT, _mail_text(token))
-    except mailer.MailError as exc:
-        log.warning("password reset mail not sent", extra={"user_id": user.id, "error": str(exc)})
-        return
-    log.info("password reset mail sent", extra={"user_id": user.id})
+    message = mailer.compose(user.email, SUBJECT, _mail_text(token))
+    return mail_outbox.Outgoing(message, {"user_id": user.id})
 
 
 def issue_token(user):

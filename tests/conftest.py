@@ -54,6 +54,10 @@ from tests.helpers import (
 for _setting in SETTINGS:
     os.environ.pop(_setting.name, None)
 os.environ["FLASK_SKIP_DOTENV"] = "1"
+# No app of the suite, nor a server it starts, runs a mail sender thread: a test
+# sends the outbox's mail when it says so (mail_outbox.send_due()), and the tests
+# of the sender thread ask for it (MAIL_SENDER=thread).
+os.environ["MAIL_SENDER"] = "command"
 
 
 RUN_ALONE = (

@@ -66,10 +66,11 @@ def _authenticate(server, session, envelope, mechanism, auth_data):
 
 
 @contextmanager
-def smtp_server(*, starttls_cert=None, implicit_tls_cert=None, with_auth=False):
-    """An SMTP server on 127.0.0.1; STARTTLS or TLS from the start with a
-    ``(cert, key)`` pair; AUTH (over TLS only) for ``USER``/``SECRET``."""
-    server = MailServer(port=free_port())
+def smtp_server(*, starttls_cert=None, implicit_tls_cert=None, with_auth=False, port=None):
+    """An SMTP server on 127.0.0.1 (on ``port``, else a free one); STARTTLS or TLS
+    from the start with a ``(cert, key)`` pair; AUTH (over TLS only) for
+    ``USER``/``SECRET``."""
+    server = MailServer(port=port or free_port())
     options = {}
     if starttls_cert:
         options["tls_context"] = _server_context(starttls_cert)

@@ -46,7 +46,7 @@ from hypothesis import HealthCheck, settings
 from app import create_app
 from extensions import db
 from models import User
-from services import background, password_reset, sessions
+from services import password_reset, sessions
 from tests.conftest import FEATURE_SETS
 from tests.helpers import (
     PASSWORD,
@@ -95,7 +95,6 @@ class World:
             return password_reset.issue_token(db.session.get(User, 3))
 
     def _reset(self):
-        background.wait_until_idle()  # reset mails queued by an earlier example
         with self.app.app_context():
             empty_tables()
             for role in SEEDED_ROLES:

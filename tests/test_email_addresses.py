@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from extensions import db
 from models import Feedback, User
-from services import background
+from services import mail_outbox
 from tests.helpers import PASSWORD, VALID_FEEDBACK, assert_problem, password_hash
 from tests.mail_server import smtp_server
 
@@ -106,8 +106,9 @@ def log_in(client, address):
 
 
 def ask_reset(client, address):
-    response = client.post("/api/auth/password-reset", json={"email": address}, buffered=True)
-    background.wait_until_idle()
+    response = client.post("/api/auth/password-reset", json={"email": address})
+    with client.application.app_context():
+        mail_outbox.send_due()
     return response
 
 

@@ -33,7 +33,7 @@ from app import create_app
 from extensions import db
 from models import Feedback, IdempotencyKey, Product, User
 from models.base import utcnow
-from services import password_reset
+from services import mail_outbox, password_reset
 from tests.conftest import ALL_FEATURES, FEATURE_SETS, SECRET_KEY
 from tests.helpers import assert_problem, services_required
 from tests.servers import Gunicorn
@@ -345,8 +345,9 @@ def _snapshot():
 @pytest.fixture
 def seeded(app, admin, admin_headers, viewer):
     """The first row of every table: the admin (id 1), a viewer, a product, a
-    feedback, the admin's session, a stored idempotency key and a password reset
-    token of the viewer; returns the admin's headers."""
+    feedback, the admin's session, a stored idempotency key, a password reset
+    token of the viewer and a mail waiting in the outbox; returns the admin's
+    headers."""
     with app.app_context():
         db.session.add(Product(name="Seeded", price=Decimal("1.00"), category="seeded"))
         db.session.add(
@@ -365,6 +366,7 @@ def seeded(app, admin, admin_headers, viewer):
                 expires_at=utcnow() + timedelta(days=1),
             )
         )
+        mail_outbox.queue_mail("s@example.com", "Seeded", "A mail not sent yet.\n")
         db.session.commit()
         password_reset.issue_token(db.session.get(User, viewer.id))
         for table in db.metadata.sorted_tables:

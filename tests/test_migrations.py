@@ -7,6 +7,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy.exc import SAWarning
 
 from extensions import db
+from models.base import schema_filter
 
 
 def test_models_and_migrations_agree(app):
@@ -14,5 +15,8 @@ def test_models_and_migrations_agree(app):
         # Alembic cannot reflect expression indexes such as lower(email) on SQLite.
         warnings.simplefilter("ignore", UserWarning)
         warnings.simplefilter("ignore", SAWarning)
-        differences = compare_metadata(MigrationContext.configure(connection), db.metadata)
+        context = MigrationContext.configure(
+            connection, opts={"include_object": schema_filter(connection.dialect.name)}
+        )
+        differences = compare_metadata(context, db.metadata)
     assert differences == []

@@ -17,6 +17,9 @@ Before the view
   3. Flask-Limiter's check (``rate_limits``): a 429 costs no further work.
   4. ``validation.reject_undeclared_query``: query parameters the view does not
      declare are 400 before the view runs, so such a request changes nothing.
+  4. (``MAIL_SENDER=thread``) ``mail_outbox``'s check that this process runs its
+     mail sender thread, started at the first request (a gunicorn worker has
+     started it already, when it loaded the app); last, as it answers nothing.
 
 After the view (or the error handler), in this order
   1. ``errors.plain_redirect``: a routing redirect (merged slashes), which Flask
@@ -72,6 +75,7 @@ before every ``after_request`` step (it gets every header listed above).
 """
 
 import errors
+from services import mail_outbox
 from web import cors, idempotency, metrics, rate_limits, server_cache
 from web.cookieless import NoCookieSessions
 from web.http_cache import no_content_type_without_body, private_by_default
@@ -106,6 +110,7 @@ def init_app(app):
     rate_limits.init_app(app)
     cors.init_app(app)
     app.before_request(reject_undeclared_query)
+    mail_outbox.init_app(app)
     app.after_request(errors.plain_redirect)
     idempotency.init_app(app)
     server_cache.init_app(app)

@@ -26,6 +26,7 @@ request (a few microseconds); a scrape only reads the values.
 
 import glob
 import hmac
+import logging
 import os
 import threading
 import time
@@ -42,11 +43,18 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
-from sqlalchemy import event
+from prometheus_client.core import GaugeMetricFamily
+from sqlalchemy import event, func, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import QueuePool
 
 from config import VERSION
 from errors import Unauthenticated
+from extensions import db
+from models.base import utcnow
+from models.mail_outbox import OutboxMail
+
+log = logging.getLogger("api.metrics")
 
 METRICS_PATH = "/metrics"
 # Every request that matched no URL rule (404, 405, a malformed id) shares this
@@ -105,9 +113,53 @@ DB_POOL_OVERFLOW = Gauge(
 )
 
 
+MAIL_SENT = Counter(
+    "mail_sent",  # exposed as mail_sent_total
+    "Rows of the mail outbox handled by a sender, by result: sent, dropped (a reset for "
+    "no active account), failed (retried later), given_up.",
+    ["result"],
+)
+
+
 def count_idempotent_replay():
     """Count one replayed response; for the Idempotency-Key code to call."""
     IDEMPOTENT_REPLAYS.inc()
+
+
+def count_mail(result):
+    """Count one outbox row handled by a sender; for services/mail_outbox.py to call."""
+    MAIL_SENT.labels(result).inc()
+
+
+class MailOutboxCollector:
+    """``mail_outbox_pending`` and ``mail_outbox_oldest_pending_seconds``, read from
+    the database when scraped.
+
+    The outbox is one table for the whole service, so every instance reports the
+    same values (aggregate them with ``max``, not ``sum``). A database that cannot
+    be read leaves the two series out of that scrape rather than failing it.
+    """
+
+    def collect(self):
+        try:
+            # A connection of its own, handed back at once: the scrape's session
+            # stays untouched and no connection stays checked out after it.
+            with db.engine.connect() as connection:
+                pending, oldest = connection.execute(
+                    select(func.count(), func.min(OutboxMail.created_at))
+                ).one()
+        except SQLAlchemyError as exc:
+            log.warning("mail outbox metrics not read", extra={"error": type(exc).__name__})
+            return
+        age = max(0.0, (utcnow() - oldest).total_seconds()) if oldest is not None else 0.0
+        yield GaugeMetricFamily(
+            "mail_outbox_pending", "Mail in the outbox not sent yet (whole service).", pending
+        )
+        yield GaugeMetricFamily(
+            "mail_outbox_oldest_pending_seconds",
+            "Age of the oldest mail in the outbox not sent yet; 0 when there is none.",
+            age,
+        )
 
 
 def init_app(app):
@@ -180,7 +232,12 @@ def metrics_view():
         _WorkerFilesCollector(registry)
     else:
         registry = REGISTRY
-    return current_app.response_class(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
+    # Read from the database now, by whichever process answers: a registry of its
+    # own per scrape, as the series belong to no process.
+    from_database = CollectorRegistry()
+    from_database.register(MailOutboxCollector())
+    body = generate_latest(registry) + generate_latest(from_database)
+    return current_app.response_class(body, content_type=CONTENT_TYPE_LATEST)
 
 
 class _WorkerFilesCollector(multiprocess.MultiProcessCollector):

@@ -14,6 +14,8 @@ the query it belongs to; it cannot be forged or reused for another query.
 
 import hashlib
 import json
+import threading
+from collections import OrderedDict
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
@@ -32,12 +34,15 @@ CURSOR_SALT = "pagination-cursor"
 _POSITION = ("page", "cursor", "limit")
 
 
-def paginate(statement, query, order_columns, pages):
+def paginate(statement, query, order_columns, pages, version=None):
     """One page of ``statement`` as ``(body, headers)``.
 
     ``query`` is the validated query string; ``order_columns`` maps each name
     ``order_by`` accepts to its column, and must include ``id``; ``pages`` is the
     list's ``schemas.pagination.ListPages``, which the body is dumped through.
+    ``version``, if given, is a function returning a token that changes in the
+    same transaction as every write to the listed rows (``models.catalog``):
+    numbered pages then count each filter's total once per token (``TOTALS``).
     """
     column = order_columns[query["order_by"]]
     id_column = order_columns["id"]
@@ -46,7 +51,7 @@ def paginate(statement, query, order_columns, pages):
     ordered = statement.order_by(*(key.desc() if descending else key.asc() for key in keys))
     if "cursor" in query:
         return _cursor_page(ordered, query, keys, descending, pages.cursor)
-    return _offset_page(statement, ordered, query, pages.offset)
+    return _offset_page(statement, ordered, query, pages.offset, version)
 
 
 def contains_text(column, text):
@@ -56,15 +61,85 @@ def contains_text(column, text):
     return column.ilike(f"%{escaped}%", escape="\\")
 
 
-def _offset_page(statement, ordered, query, schema):
-    page, limit = query.get("page", 1), query["limit"]
-    total = db.session.scalar(
-        statement.with_only_columns(func.count(), maintain_column_froms=True).order_by(None)
+class Totals:
+    """Exact list totals, each counted once per (list, filters, version) in a process.
+
+    The ``COUNT`` of a broad filter (``q=a`` over a million products) reads
+    every matching row however small the page: without this, a client could
+    make the database scan the table with every cheap request. Keyed by the
+    version token, a total is never older than the database: the token is read
+    before the count (so a count stored under a token is at least as new as
+    it), and a write gives the rows a new token in its own transaction, so no
+    total counted before it can be found again once it is answered. At most
+    ``size`` totals are kept, the least recently used go first; a lock makes it
+    safe for threaded workers (the count itself runs outside it).
+    """
+
+    def __init__(self, size):
+        self.size = size
+        self._entries = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        """The total kept under ``key``, or ``None``."""
+        with self._lock:
+            total = self._entries.get(key)
+            if total is not None:
+                self._entries.move_to_end(key)
+            return total
+
+    def put(self, key, total):
+        with self._lock:
+            self._entries[key] = total
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+
+TOTALS = Totals(size=2000)
+# Parameters that change the order, not which rows a total counts.
+_NOT_COUNTED = (*_POSITION, "sort", "order_by")
+
+
+def _totals_key(query, version):
+    """Where ``TOTALS`` keeps this list's total, or ``None`` without a version.
+
+    The version is read here, so before the COUNT it keys: see ``Totals``.
+    """
+    token = version() if version is not None else None
+    if token is None:
+        return None
+    filters = sorted(
+        (name, str(value)) for name, value in query.items() if name not in _NOT_COUNTED
     )
-    pages = -(-total // limit)
+    return (request.endpoint, token, tuple(filters))
+
+
+def _offset_page(statement, ordered, query, schema, version):
+    page, limit = query.get("page", 1), query["limit"]
     offset = (page - 1) * limit
-    # A page past the end is known to be empty; the database never sees the offset.
-    rows = db.session.scalars(ordered.limit(limit).offset(offset)).all() if offset < total else []
+    rows = total = None
+    if offset == 0:
+        # A first page with room to spare holds the whole list: its length is
+        # the total, and a selective search needs no COUNT (nor a version read).
+        rows = db.session.scalars(ordered.limit(limit)).all()
+        if len(rows) < limit:
+            total = len(rows)
+    if total is None:
+        key = _totals_key(query, version)  # the version is read before the COUNT
+        total = TOTALS.get(key) if key is not None else None
+        if total is None:
+            total = db.session.scalar(
+                statement.with_only_columns(func.count(), maintain_column_froms=True).order_by(None)
+            )
+            if key is not None:
+                TOTALS.put(key, total)
+    if rows is None:
+        # A page past the end is known to be empty; the database never sees the offset.
+        rows = (
+            db.session.scalars(ordered.limit(limit).offset(offset)).all() if offset < total else []
+        )
+    pages = -(-total // limit)
     last = max(pages, 1)
     links = {
         "self": _page_url(page=page),

@@ -18,6 +18,26 @@ export type Writable<T> = T extends $Read<any> ? never : T extends $Write<infer 
     [K in keyof T as NonNullable<T[K]> extends $Read<any> ? K : never]?: never;
 } : T;
 export interface paths {
+    "/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Where things are: the docs page, the OpenAPI document, the health probe.
+         * @description The API itself lives under /api.
+         */
+        get: operations["index_index"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/users": {
         parameters: {
             query?: never;
@@ -109,7 +129,7 @@ export interface paths {
         put?: never;
         /**
          * Ask for a password reset mail (public); always 202 with an empty body.
-         * @description An active user with this email gets one mail holding a reset token; the answer and its timing are the same whether or not the email is known.
+         * @description An active user with this email gets one mail holding a reset token; the answer and its timing are the same whether or not the email is known. Once answered, the mail is stored and sent even if the server fails right after. 503 when the service has no mail server configured.
          */
         post: operations["auth_request_password_reset"];
         delete?: never;
@@ -149,7 +169,7 @@ export interface paths {
         put?: never;
         /**
          * Exchange a refresh token for a new access token and refresh token (public).
-         * @description The refresh token sent is used up. Sending a used one again is 401 and ends its session at once, with every token the session issued. An expired, revoked or tampered refresh token, an access token, or one of an inactive user is 401.
+         * @description The refresh token sent is used up. Sent again within REFRESH_REUSE_GRACE seconds (default 15) of its first use, as parallel refreshes do, it answers with a new access token and the same refresh token as that first use. Sent again later, it is 401 and ends its session at once, with every token the session issued. An expired, revoked or tampered refresh token, an access token, or one of an inactive user is 401.
          */
         post: operations["auth_refresh"];
         delete?: never;
@@ -452,7 +472,7 @@ export interface paths {
         get: operations["users_get_user"];
         /**
          * Update a user (self or admin). PUT needs name and email; PATCH any subset.
-         * @description Only an admin may send role or is_active (403 otherwise); changing your own password needs current_password, and wrong ones count toward a per-user limit (429 past it). Changing the password or deactivating the user ends all of its sessions. 409 when the email is taken or the change would leave no active admin.
+         * @description Only an admin may send role or is_active (403 otherwise); changing your own password or email needs current_password (sending your current email again is no change), and wrong ones count toward a per-user limit (429 past it). Changing the password or deactivating the user ends all of its sessions. After an email change, by anyone, a notice goes to the old address. 409 when the email is taken or the change would leave no active admin.
          *
          *     Requires a valid token (any role).
          */
@@ -469,11 +489,28 @@ export interface paths {
         head?: never;
         /**
          * Update a user (self or admin). PUT needs name and email; PATCH any subset.
-         * @description Only an admin may send role or is_active (403 otherwise); changing your own password needs current_password, and wrong ones count toward a per-user limit (429 past it). Changing the password or deactivating the user ends all of its sessions. 409 when the email is taken or the change would leave no active admin.
+         * @description Only an admin may send role or is_active (403 otherwise); changing your own password or email needs current_password (sending your current email again is no change), and wrong ones count toward a per-user limit (429 past it). Changing the password or deactivating the user ends all of its sessions. After an email change, by anyone, a notice goes to the old address. 409 when the email is taken or the change would leave no active admin.
          *
          *     Requires a valid token (any role).
          */
         patch: operations["users_update_user_patch"];
+        trace?: never;
+    };
+    "/docs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Redirects to the docs page, /api/docs (308, no body). */
+        get: operations["index_docs_redirect"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/healthz": {
@@ -593,7 +630,7 @@ export interface components {
         Login: {
             /**
              * Format: email
-             * @description Trimmed and lower-cased before it is checked and stored.
+             * @description Trimmed and lower-cased before it is checked and stored. An address with a non-ASCII character or a quoted local part belongs to no account.
              */
             email: string;
             password: $Write<string>;
@@ -605,7 +642,7 @@ export interface components {
             token_type: "Bearer";
             /** @description Seconds the access token is valid. */
             expires_in: number;
-            /** @description Send to `POST /api/auth/refresh` for new tokens; works once. Never as a bearer token. */
+            /** @description Send to `POST /api/auth/refresh` for new tokens; works once (sent again within REFRESH_REUSE_GRACE seconds of that use, it gets the same successor). Never as a bearer token. */
             refresh_token: string;
             /** @description Seconds the refresh token is valid. */
             refresh_expires_in: number;
@@ -613,7 +650,7 @@ export interface components {
         PasswordResetRequest: {
             /**
              * Format: email
-             * @description Trimmed and lower-cased before it is checked and stored.
+             * @description Trimmed and lower-cased before it is checked and stored. An address with a non-ASCII character or a quoted local part belongs to no account.
              */
             email: string;
         };
@@ -631,7 +668,7 @@ export interface components {
             name: string;
             /**
              * Format: email
-             * @description Trimmed and lower-cased before it is checked and stored.
+             * @description Trimmed and lower-cased before it is checked and stored. ASCII only, without a quoted local part.
              */
             email: string;
             password: $Write<string>;
@@ -677,7 +714,7 @@ export interface components {
             name: string;
             /**
              * Format: email
-             * @description Trimmed and lower-cased before it is checked and stored.
+             * @description Trimmed and lower-cased before it is checked and stored. ASCII only, without a quoted local part.
              */
             email: string;
             /** @description Surrounding white space is trimmed before the length is checked. */
@@ -790,7 +827,7 @@ export interface components {
             name: string;
             /**
              * Format: email
-             * @description Trimmed and lower-cased before it is checked and stored.
+             * @description Trimmed and lower-cased before it is checked and stored. ASCII only, without a quoted local part.
              */
             email: string;
             password: $Write<string>;
@@ -807,10 +844,11 @@ export interface components {
             name: string;
             /**
              * Format: email
-             * @description Trimmed and lower-cased before it is checked and stored.
+             * @description Trimmed and lower-cased before it is checked and stored. ASCII only, without a quoted local part.
              */
             email: string;
             password?: $Write<string>;
+            /** @description Your current password: needed to change your own password or email (not for an admin changing another user's). */
             current_password?: $Write<string>;
             /** @enum {string} */
             role?: "admin" | "editor" | "viewer";
@@ -821,10 +859,11 @@ export interface components {
             name?: string;
             /**
              * Format: email
-             * @description Trimmed and lower-cased before it is checked and stored.
+             * @description Trimmed and lower-cased before it is checked and stored. ASCII only, without a quoted local part.
              */
             email?: string;
             password?: $Write<string>;
+            /** @description Your current password: needed to change your own password or email (not for an admin changing another user's). */
             current_password?: $Write<string>;
             /** @enum {string} */
             role?: "admin" | "editor" | "viewer";
@@ -859,7 +898,7 @@ export interface components {
         /** @description Seconds to wait before retrying. */
         "Retry-After": number;
         "WWW-Authenticate": string;
-        /** @description The URL of the created resource. */
+        /** @description The URL of the created resource (201), or where a redirect leads (308). */
         Location: string;
         /** @description The representation's entity tag, for `If-None-Match` / `If-Match`. */
         ETag: string;
@@ -874,6 +913,74 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    index_index: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-Content-Type-Options": components["headers"]["X-Content-Type-Options"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        name: string;
+                        version: string;
+                        links: {
+                            /** @constant */
+                            docs: "/api/docs";
+                            /** @constant */
+                            openapi: "/api/openapi.json";
+                            /** @constant */
+                            health: "/healthz";
+                        };
+                    };
+                };
+            };
+            /** @description Bad Request: VALIDATION_ERROR */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-Content-Type-Options": components["headers"]["X-Content-Type-Options"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 400;
+                        /** @enum {unknown} */
+                        code?: "VALIDATION_ERROR";
+                    };
+                };
+            };
+            /** @description Internal Server Error: INTERNAL_ERROR */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-Content-Type-Options": components["headers"]["X-Content-Type-Options"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 500;
+                        /** @enum {unknown} */
+                        code?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+        };
+    };
     admin_list_users: {
         parameters: {
             query?: {
@@ -5820,6 +5927,62 @@ export interface operations {
                         status?: 503;
                         /** @enum {unknown} */
                         code?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    index_docs_redirect: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Permanent Redirect */
+            308: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-Content-Type-Options": components["headers"]["X-Content-Type-Options"];
+                    Location: components["headers"]["Location"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request: VALIDATION_ERROR */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-Content-Type-Options": components["headers"]["X-Content-Type-Options"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 400;
+                        /** @enum {unknown} */
+                        code?: "VALIDATION_ERROR";
+                    };
+                };
+            };
+            /** @description Internal Server Error: INTERNAL_ERROR */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-Content-Type-Options": components["headers"]["X-Content-Type-Options"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 500;
+                        /** @enum {unknown} */
+                        code?: "INTERNAL_ERROR";
                     };
                 };
             };

@@ -16,6 +16,8 @@ from .feedback_list_feedback_sort import FeedbackListFeedbackSort
 from .feedback_page import FeedbackPage
 from .health import Health
 from .health_status import HealthStatus
+from .index_index_response_200 import IndexIndexResponse200
+from .index_index_response_200_links import IndexIndexResponse200Links
 from .login import Login
 from .offset_links import OffsetLinks
 from .offset_meta import OffsetMeta
@@ -74,6 +76,8 @@ __all__ = (
     "FeedbackPage",
     "Health",
     "HealthStatus",
+    "IndexIndexResponse200",
+    "IndexIndexResponse200Links",
     "Login",
     "OffsetLinks",
     "OffsetMeta",

@@ -17,7 +17,7 @@ class Feedback:
     Attributes:
         id (int):
         name (str): Surrounding white space is trimmed before the length is checked.
-        email (str): Trimmed and lower-cased before it is checked and stored.
+        email (str): Trimmed and lower-cased before it is checked and stored. ASCII only, without a quoted local part.
         message (str): Surrounding white space is trimmed before the length is checked.
         user_id (int | None):
         created_at (datetime.datetime): ISO 8601 in UTC with a Z suffix.

@@ -12,7 +12,8 @@ T = TypeVar("T", bound="PasswordResetRequest")
 class PasswordResetRequest:
     """
     Attributes:
-        email (str): Trimmed and lower-cased before it is checked and stored.
+        email (str): Trimmed and lower-cased before it is checked and stored. An address with a non-ASCII character or a
+            quoted local part belongs to no account.
     """
 
     email: str

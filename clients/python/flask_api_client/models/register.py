@@ -13,7 +13,7 @@ class Register:
     """
     Attributes:
         name (str): Surrounding white space is trimmed before the length is checked.
-        email (str): Trimmed and lower-cased before it is checked and stored.
+        email (str): Trimmed and lower-cased before it is checked and stored. ASCII only, without a quoted local part.
         password (str):
     """
 

@@ -17,7 +17,8 @@ class Token:
         access_token (str): Send as `Authorization: Bearer <token>`.
         token_type (TokenTokenType):
         expires_in (int): Seconds the access token is valid.
-        refresh_token (str): Send to `POST /api/auth/refresh` for new tokens; works once. Never as a bearer token.
+        refresh_token (str): Send to `POST /api/auth/refresh` for new tokens; works once (sent again within
+            REFRESH_REUSE_GRACE seconds of that use, it gets the same successor). Never as a bearer token.
         refresh_expires_in (int): Seconds the refresh token is valid.
     """
 

@@ -16,9 +16,11 @@ class UserUpdatePatch:
     """
     Attributes:
         name (str | Unset): Surrounding white space is trimmed before the length is checked.
-        email (str | Unset): Trimmed and lower-cased before it is checked and stored.
+        email (str | Unset): Trimmed and lower-cased before it is checked and stored. ASCII only, without a quoted local
+            part.
         password (str | Unset):
-        current_password (str | Unset):
+        current_password (str | Unset): Your current password: needed to change your own password or email (not for an
+            admin changing another user's).
         role (UserUpdatePatchRole | Unset):
         is_active (bool | Unset):
     """

@@ -93,9 +93,11 @@ def sync_detailed(
 ) -> Response[Problem | Token]:
     """Exchange a refresh token for a new access token and refresh token (public).
 
-     The refresh token sent is used up. Sending a used one again is 401 and ends its session at once,
-    with every token the session issued. An expired, revoked or tampered refresh token, an access token,
-    or one of an inactive user is 401.
+     The refresh token sent is used up. Sent again within REFRESH_REUSE_GRACE seconds (default 15) of its
+    first use, as parallel refreshes do, it answers with a new access token and the same refresh token
+    as that first use. Sent again later, it is 401 and ends its session at once, with every token the
+    session issued. An expired, revoked or tampered refresh token, an access token, or one of an
+    inactive user is 401.
 
     Args:
         body (Refresh):
@@ -126,9 +128,11 @@ def sync(
 ) -> Problem | Token | None:
     """Exchange a refresh token for a new access token and refresh token (public).
 
-     The refresh token sent is used up. Sending a used one again is 401 and ends its session at once,
-    with every token the session issued. An expired, revoked or tampered refresh token, an access token,
-    or one of an inactive user is 401.
+     The refresh token sent is used up. Sent again within REFRESH_REUSE_GRACE seconds (default 15) of its
+    first use, as parallel refreshes do, it answers with a new access token and the same refresh token
+    as that first use. Sent again later, it is 401 and ends its session at once, with every token the
+    session issued. An expired, revoked or tampered refresh token, an access token, or one of an
+    inactive user is 401.
 
     Args:
         body (Refresh):
@@ -154,9 +158,11 @@ async def asyncio_detailed(
 ) -> Response[Problem | Token]:
     """Exchange a refresh token for a new access token and refresh token (public).
 
-     The refresh token sent is used up. Sending a used one again is 401 and ends its session at once,
-    with every token the session issued. An expired, revoked or tampered refresh token, an access token,
-    or one of an inactive user is 401.
+     The refresh token sent is used up. Sent again within REFRESH_REUSE_GRACE seconds (default 15) of its
+    first use, as parallel refreshes do, it answers with a new access token and the same refresh token
+    as that first use. Sent again later, it is 401 and ends its session at once, with every token the
+    session issued. An expired, revoked or tampered refresh token, an access token, or one of an
+    inactive user is 401.
 
     Args:
         body (Refresh):
@@ -185,9 +191,11 @@ async def asyncio(
 ) -> Problem | Token | None:
     """Exchange a refresh token for a new access token and refresh token (public).
 
-     The refresh token sent is used up. Sending a used one again is 401 and ends its session at once,
-    with every token the session issued. An expired, revoked or tampered refresh token, an access token,
-    or one of an inactive user is 401.
+     The refresh token sent is used up. Sent again within REFRESH_REUSE_GRACE seconds (default 15) of its
+    first use, as parallel refreshes do, it answers with a new access token and the same refresh token
+    as that first use. Sent again later, it is 401 and ends its session at once, with every token the
+    session issued. An expired, revoked or tampered refresh token, an access token, or one of an
+    inactive user is 401.
 
     Args:
         body (Refresh):

@@ -87,7 +87,8 @@ def sync_detailed(
     """Ask for a password reset mail (public); always 202 with an empty body.
 
      An active user with this email gets one mail holding a reset token; the answer and its timing are
-    the same whether or not the email is known.
+    the same whether or not the email is known. Once answered, the mail is stored and sent even if the
+    server fails right after. 503 when the service has no mail server configured.
 
     Args:
         body (PasswordResetRequest):
@@ -119,7 +120,8 @@ def sync(
     """Ask for a password reset mail (public); always 202 with an empty body.
 
      An active user with this email gets one mail holding a reset token; the answer and its timing are
-    the same whether or not the email is known.
+    the same whether or not the email is known. Once answered, the mail is stored and sent even if the
+    server fails right after. 503 when the service has no mail server configured.
 
     Args:
         body (PasswordResetRequest):
@@ -146,7 +148,8 @@ async def asyncio_detailed(
     """Ask for a password reset mail (public); always 202 with an empty body.
 
      An active user with this email gets one mail holding a reset token; the answer and its timing are
-    the same whether or not the email is known.
+    the same whether or not the email is known. Once answered, the mail is stored and sent even if the
+    server fails right after. 503 when the service has no mail server configured.
 
     Args:
         body (PasswordResetRequest):
@@ -176,7 +179,8 @@ async def asyncio(
     """Ask for a password reset mail (public); always 202 with an empty body.
 
      An active user with this email gets one mail holding a reset token; the answer and its timing are
-    the same whether or not the email is known.
+    the same whether or not the email is known. Once answered, the mail is stored and sent even if the
+    server fails right after. 503 when the service has no mail server configured.
 
     Args:
         body (PasswordResetRequest):

@@ -113,10 +113,11 @@ def sync_detailed(
 ) -> Response[Problem | User]:
     """Update a user (self or admin). PUT needs name and email; PATCH any subset.
 
-     Only an admin may send role or is_active (403 otherwise); changing your own password needs
-    current_password, and wrong ones count toward a per-user limit (429 past it). Changing the password
-    or deactivating the user ends all of its sessions. 409 when the email is taken or the change would
-    leave no active admin.
+     Only an admin may send role or is_active (403 otherwise); changing your own password or email needs
+    current_password (sending your current email again is no change), and wrong ones count toward a per-
+    user limit (429 past it). Changing the password or deactivating the user ends all of its sessions.
+    After an email change, by anyone, a notice goes to the old address. 409 when the email is taken or
+    the change would leave no active admin.
 
     Requires a valid token (any role).
 
@@ -152,10 +153,11 @@ def sync(
 ) -> Problem | User | None:
     """Update a user (self or admin). PUT needs name and email; PATCH any subset.
 
-     Only an admin may send role or is_active (403 otherwise); changing your own password needs
-    current_password, and wrong ones count toward a per-user limit (429 past it). Changing the password
-    or deactivating the user ends all of its sessions. 409 when the email is taken or the change would
-    leave no active admin.
+     Only an admin may send role or is_active (403 otherwise); changing your own password or email needs
+    current_password (sending your current email again is no change), and wrong ones count toward a per-
+    user limit (429 past it). Changing the password or deactivating the user ends all of its sessions.
+    After an email change, by anyone, a notice goes to the old address. 409 when the email is taken or
+    the change would leave no active admin.
 
     Requires a valid token (any role).
 
@@ -186,10 +188,11 @@ async def asyncio_detailed(
 ) -> Response[Problem | User]:
     """Update a user (self or admin). PUT needs name and email; PATCH any subset.
 
-     Only an admin may send role or is_active (403 otherwise); changing your own password needs
-    current_password, and wrong ones count toward a per-user limit (429 past it). Changing the password
-    or deactivating the user ends all of its sessions. 409 when the email is taken or the change would
-    leave no active admin.
+     Only an admin may send role or is_active (403 otherwise); changing your own password or email needs
+    current_password (sending your current email again is no change), and wrong ones count toward a per-
+    user limit (429 past it). Changing the password or deactivating the user ends all of its sessions.
+    After an email change, by anyone, a notice goes to the old address. 409 when the email is taken or
+    the change would leave no active admin.
 
     Requires a valid token (any role).
 
@@ -223,10 +226,11 @@ async def asyncio(
 ) -> Problem | User | None:
     """Update a user (self or admin). PUT needs name and email; PATCH any subset.
 
-     Only an admin may send role or is_active (403 otherwise); changing your own password needs
-    current_password, and wrong ones count toward a per-user limit (429 past it). Changing the password
-    or deactivating the user ends all of its sessions. 409 when the email is taken or the change would
-    leave no active admin.
+     Only an admin may send role or is_active (403 otherwise); changing your own password or email needs
+    current_password (sending your current email again is no change), and wrong ones count toward a per-
+    user limit (429 past it). Changing the password or deactivating the user ends all of its sessions.
+    After an email change, by anyone, a notice goes to the old address. 409 when the email is taken or
+    the change would leave no active admin.
 
     Requires a valid token (any role).
 
