@@ -12,7 +12,7 @@ import errors
 import web.hooks
 from blueprints import register_blueprints
 from config import engine_options, load_settings, start_warnings
-from extensions import db, migrate
+from extensions import db, init_db, migrate
 from models import sqlite
 from web.flask_app import ApiFlask
 
@@ -42,7 +42,7 @@ def create_app(overrides=None):
     for warning in start_warnings(app.config):
         logging.getLogger("api.config").warning(warning)
     errors.init_app(app)
-    db.init_app(app)
+    init_db(app)
     migrate.init_app(app, db, directory=os.path.join(app.root_path, "migrations"))
     with app.app_context():
         if db.engine.dialect.name == "sqlite":

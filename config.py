@@ -609,8 +609,8 @@ def engine_options(config):
     traceback) names the SQL statement but never its values, which can be
     password hashes, tokens or whatever a client sent.
 
-    On SQLite, writers queue for the database (``models/sqlite.py``) instead of
-    retrying on SQLite's busy handler.
+    On SQLite, writers queue for the database (``models/sqlite_writers.py``, on
+    POSIX systems) instead of retrying on SQLite's busy handler.
 
     Behind PgBouncer in transaction pooling (``DB_POOLER=pgbouncer``) each
     transaction may run on a different server connection, so nothing may outlive
@@ -623,13 +623,15 @@ def engine_options(config):
     ``client_idle_timeout``) before a request meets it.
     """
     if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        from models.sqlite import WriterQueueConnection  # writers queue: models/sqlite.py
-
-        return {
-            "hide_parameters": True,
-            # timeout: how long a writer waits for the database (SQLite's busy timeout)
-            "connect_args": {"timeout": 5, "factory": WriterQueueConnection},
-        }
+        # timeout: how long a writer waits for the database (SQLite's busy timeout)
+        connect_args = {"timeout": 5}
+        try:
+            from models.sqlite_writers import WriterQueueConnection
+        except ImportError:  # no fcntl (Windows): SQLite's busy handler orders writers
+            pass
+        else:
+            connect_args["factory"] = WriterQueueConnection
+        return {"hide_parameters": True, "connect_args": connect_args}
     connect_args = {"connect_timeout": 5}
     if config["DB_POOLER"] == "pgbouncer":
         connect_args["prepare_threshold"] = None

@@ -11,9 +11,13 @@
     python3 dev.py stack [--postgres URL] [--redis URL] [--port N]
                                                # the production topology from deploy/:
                                                # nginx, two gunicorn instances, PgBouncer
+    python3 dev.py lock                        # regenerate the lock files from requirements*.txt
 
-The virtual environment lives in .venv; dependencies are installed again only
-when a requirements file changes. Stop the server with Ctrl+C; a dev.py that is
+The virtual environment lives in .venv. Dependencies are installed from the lock
+files (requirements.lock, requirements-dev.lock: every package, pinned with its
+hashes, ``pip install --require-hashes``), again only when a lock file changes.
+The loose requirements*.txt (direct dependencies) are the lock files' input:
+after changing one, run ``python3 dev.py lock``. Stop the server with Ctrl+C; a dev.py that is
 stopped any other way stops the server with it.
 """
 
@@ -31,16 +35,26 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
-# The requirements file each command needs.
+# The lock file each command installs, and the requirements file it is made from.
 REQUIREMENTS = {
-    "serve": "requirements.txt",
-    "test": "requirements-dev.txt",
-    "reset": "requirements.txt",
-    "flask": "requirements.txt",
-    "clients": "requirements.txt",
-    "traces": "requirements.txt",
-    "stack": "requirements.txt",
+    "serve": "requirements.lock",
+    "test": "requirements-dev.lock",
+    "reset": "requirements.lock",
+    "flask": "requirements.lock",
+    "clients": "requirements.lock",
+    "traces": "requirements.lock",
+    "stack": "requirements.lock",
+    "lock": "requirements-dev.lock",  # pip-tools is a development requirement
 }
+LOCKS = {"requirements.lock": "requirements.txt", "requirements-dev.lock": "requirements-dev.txt"}
+PIP_COMPILE_OPTIONS = [
+    "--quiet",
+    "--generate-hashes",
+    "--allow-unsafe",  # pin pip and setuptools too, when something needs them
+    "--strip-extras",
+    "--no-emit-index-url",  # the lock names packages, not this machine's indexes
+    "--no-emit-find-links",
+]
 DEFAULT_DATABASE = ROOT / "instance" / "app.db"
 # Written by a running `serve` (its own pid), so `reset` can refuse to delete the
 # database under it: the server would go on serving the deleted file.
@@ -83,10 +97,31 @@ PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 def _requirements_digest(name):
-    digest = hashlib.sha256()
-    for path in sorted(ROOT.glob("requirements*.txt")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    digest = hashlib.sha256((ROOT / name).read_bytes())
     return f"{name}:{digest.hexdigest()}"
+
+
+def _pins(path):
+    """``{normalized name: version}`` of the ``name==version`` lines of ``path``."""
+    pins = {}
+    for line in path.read_text().splitlines():
+        name, equals, version = line.split("#", 1)[0].strip().partition("==")
+        if equals and not name.startswith("-"):
+            name = name.split("[", 1)[0].strip().lower().replace("_", "-").replace(".", "-")
+            pins[name] = version.split(";", 1)[0].split()[0] if version.split() else ""
+    return pins
+
+
+def stale_pins(lock):
+    """The pins of ``lock``'s input files that ``lock`` does not hold as given."""
+    locked = _pins(ROOT / lock)
+    stale = []
+    inputs = [LOCKS[lock]] + (["requirements.txt"] if lock == "requirements-dev.lock" else [])
+    for source in inputs:
+        for name, version in _pins(ROOT / source).items():
+            if locked.get(name) != version:
+                stale.append(f"{name}=={version} ({source})")
+    return stale
 
 
 def ensure_environment(command):
@@ -98,14 +133,22 @@ def ensure_environment(command):
         print("Creating the virtual environment in .venv ...", flush=True)
         venv.create(VENV, with_pip=True)
     requirements = REQUIREMENTS[command]
+    if command == "lock" and not (ROOT / requirements).exists():
+        requirements = LOCKS[requirements]  # no lock yet: pip-tools from the loose pins
+    stale = stale_pins(requirements) if requirements in LOCKS else []
+    if stale and command != "lock":
+        sys.exit(
+            f"{requirements} does not hold {', '.join(stale)}: a requirements file changed "
+            "after the lock files were made.\nRun `python3 dev.py lock`, then try again."
+        )
     stamp = VENV / f".installed-{Path(requirements).stem}"
     wanted = _requirements_digest(requirements)
     if not stamp.exists() or stamp.read_text() != wanted:
         print(f"Installing {requirements} ...", flush=True)
-        subprocess.run(
-            [str(python), "-m", "pip", "install", "--quiet", "-r", str(ROOT / requirements)],
-            check=True,
-        )
+        install = [str(python), "-m", "pip", "install", "--quiet"]
+        if requirements in LOCKS:
+            install.append("--require-hashes")
+        subprocess.run([*install, "-r", str(ROOT / requirements)], check=True)
         stamp.write_text(wanted)
     return python
 
@@ -383,6 +426,21 @@ def stack(python, extra):
     return run([str(python), str(ROOT / "deploy" / "stack.py"), *extra], interactive=True)
 
 
+def lock(python, extra):
+    """Make each lock file again from its requirements file, with pip-tools."""
+    if extra:
+        print("lock takes no options.", file=sys.stderr)
+        return 2
+    compile_ = [str(BIN / "pip-compile"), *PIP_COMPILE_OPTIONS]
+    for lock_file, source in LOCKS.items():
+        print(f"Locking {source} into {lock_file} ...", flush=True)
+        # Relative names, so the command recorded in the lock's header is the same anywhere.
+        code = run([*compile_, "--output-file", lock_file, source])
+        if code:
+            return code
+    return 0
+
+
 COMMANDS = {
     "serve": serve,
     "test": test,
@@ -391,6 +449,7 @@ COMMANDS = {
     "clients": clients,
     "traces": traces,
     "stack": stack,
+    "lock": lock,
 }
 
 

@@ -1,6 +1,6 @@
 """The error hierarchy and the one handler that renders every error.
 
-Views raise an ``AppError`` subclass; marshmallow, Werkzeug, Flask-Limiter and the
+Views raise an ``AppError`` subclass; marshmallow, Werkzeug and the
 database raise their own. ``handle_error`` is registered for ``Exception`` and turns
 all of them into RFC 9457 problem details, so a client sees one error format.
 """
@@ -11,7 +11,6 @@ from http import HTTPStatus
 from urllib.parse import urlsplit
 
 from flask import current_app, request
-from flask_limiter import RateLimitExceeded
 from marshmallow import ValidationError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -204,13 +203,6 @@ def to_app_error(exc):
         return RequestValidationError(errors=_flatten(exc.normalized_messages()))
     if isinstance(exc, SecurityError):  # Flask's TRUSTED_HOSTS check refused the Host
         return InvalidHost()
-    if isinstance(exc, RateLimitExceeded):
-        # Its description is only the limit ("10 per 1 minute"); say what to do.
-        # Retry-After and the RateLimit-* headers are added by rate_limits.py.
-        return RateLimited(
-            f"Too many requests (limit: {exc.description}); "
-            "retry after the number of seconds in Retry-After."
-        )
     if isinstance(exc, HTTPException):
         error = AppError(exc.description, headers=dict(exc.get_headers()))
         error.status = exc.code

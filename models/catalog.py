@@ -6,28 +6,23 @@ every process and instance that reads this database. The token changes in the
 same transaction as the write, so it commits or rolls back with it: once a write
 is answered, no reader can see the old token any more.
 
-The bump happens here, in two session events, so no view, command or future
-code path that writes products through the session can forget it:
-
-- ``before_flush``: any ``Product`` added, changed or deleted in the unit of work;
-- ``do_orm_execute``: an INSERT, UPDATE or DELETE statement on ``products``
-  run through the session (bulk inserts such as ``seed-demo --products``).
-
-A write that bypasses the session (SQL typed into a database console) must bump
-the token itself: ``flask --app app bump-catalog-version``.
+The database itself changes the token: triggers on ``products`` (migration
+0009) bump it on every INSERT, UPDATE or DELETE, so no write path can forget it:
+the ORM, a Core statement, raw SQL typed into a database console, or another
+program. ``flask --app app bump-catalog-version`` still lets an operator drop
+every cached catalog answer at once (after changing data the catalog answers
+depend on elsewhere, or to be sure).
 """
 
 import secrets
-from itertools import chain
 
-from sqlalchemy import Integer, String, event, select, update
+from sqlalchemy import Integer, String, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
 from extensions import db
 
 from .fast_read import FastRead
-from .product import Product
 
 CATALOG_ROW = 1
 
@@ -85,20 +80,3 @@ def bump_catalog_version(connection):
         .values(id=CATALOG_ROW, token=token)
         .on_conflict_do_update(index_elements=[_table.c.id], set_={"token": token})
     )
-
-
-@event.listens_for(Session, "before_flush")
-def _bump_on_product_changes(session, _flush_context, _instances):
-    if any(
-        isinstance(instance, Product)
-        for instance in chain(session.new, session.dirty, session.deleted)
-    ):
-        bump_catalog_version(session.connection())
-
-
-@event.listens_for(Session, "do_orm_execute")
-def _bump_on_product_statements(state):
-    if not (state.is_insert or state.is_update or state.is_delete):
-        return
-    if getattr(state.statement.table, "name", None) == Product.__tablename__:
-        bump_catalog_version(state.session.connection())

@@ -1,6 +1,9 @@
 """Field types shared by the schemas: stricter than marshmallow's defaults where
 silent coercion would lose data (4.7 is not the integer 4).
 
+Each overrides only ``_serialize`` and ``_deserialize``, the two methods
+marshmallow documents for custom fields ("Creating a field class").
+
 A field whose rules JSON Schema cannot read off its marshmallow base states them
 itself in ``openapi_rules(ret)``: ``ret`` is what apispec derived, the method
 returns keys to add (and may drop derived ones that would be wrong). The OpenAPI
@@ -94,14 +97,14 @@ class StrictInteger(fields.Integer):
     # of 1e999999999 would take forever.
     MAX_EXPONENT = 18
 
-    def _validated(self, value):
+    def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, Decimal) and value.is_finite():
             if value != value.to_integral_value() or value.adjusted() > self.MAX_EXPONENT:
                 raise self.make_error("invalid")
             value = int(value)
         if not isinstance(value, numbers.Integral) or isinstance(value, bool):
             raise self.make_error("invalid")
-        return super()._validated(value)
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class StrictBoolean(fields.Boolean):
@@ -139,7 +142,7 @@ class QueryInteger(fields.Integer):
     MAX_DIGITS = 18
     PATTERN = re.compile(f"-?[0-9]{{1,{MAX_DIGITS}}}")
 
-    def _validated(self, value):
+    def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, str) or not self.PATTERN.fullmatch(value):
             raise self.make_error("invalid")
         return int(value)

@@ -63,10 +63,8 @@ def _batches(statement):
 
 def _shown(row):
     """A row as the API shows a product, through ``ProductSchema``'s own fields."""
-    return {
-        name: field._serialize(value, name, None)
-        for (name, field), value in zip(_FIELDS.items(), row, strict=True)
-    }
+    values = dict(zip(_FIELDS, row, strict=True))  # COLUMNS are in _FIELDS' order
+    return {name: field.serialize(name, values) for name, field in _FIELDS.items()}
 
 
 def _ndjson(batches):

@@ -309,14 +309,14 @@ def app(request, make_app, _default_app):
     Building an app costs more than most tests, so each worker keeps the one it
     built and hands it to the next test again, as long as no test changed it
     (routes, hooks, error handlers, settings: else it builds a new one). Its
-    tables are emptied after every test like any app's, and it takes new routes
-    as a fresh app would. A test that needs an app of its own calls ``make_app()``.
+    tables are emptied after every test like any app's. A test that adds routes
+    or needs an app of its own calls ``make_app()``: Flask refuses new routes
+    on an app that has served a request.
     """
     if getattr(request, "param", DEFAULTS) == ALL_FEATURES:
         return request.getfixturevalue("all_features_app")
     kept = _default_app.get("app")
     if kept is not None and _shape(kept) == _default_app["shape"]:
-        kept._got_first_request = False  # so that a test may still add routes
         make_app.built.append(kept)
         return kept
     kept = make_app()

@@ -1,4 +1,4 @@
-"""FastRead (models/fast_read.py): SQLAlchemy's values and errors, without its machinery."""
+"""FastRead (models/fast_read.py): SQLAlchemy's values and errors, without an ORM session."""
 
 import sqlite3
 from datetime import UTC
@@ -6,6 +6,7 @@ from datetime import UTC
 import pytest
 from sqlalchemy import bindparam, column, create_engine, event, select, table, text
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import QueuePool
 
 from extensions import db
@@ -35,8 +36,8 @@ def test_no_row_is_none(app):
 
 
 def test_statement_listeners_see_the_read(app, create_user):
-    """With a listener on the engine's statements (traces, a test counting
-    queries) the read goes through a Connection, so the listener sees it."""
+    """Listeners on the engine's statements (traces, a test counting queries)
+    see the read as they see any other query."""
     user = create_user(email="seen@example.com")
     seen = []
 
@@ -113,3 +114,20 @@ def test_a_request_meets_a_database_it_cannot_connect_to_with_503(make_app, view
     finally:
         event.remove(engine, "do_connect", refuse)
     assert_problem(response, 503, "SERVICE_UNAVAILABLE")
+
+
+def test_an_authenticated_read_opens_no_orm_session(app, client, viewer, viewer_headers):
+    """The speed of FastRead: the token lookup (and a view that needs nothing
+    more) begins no ORM session transaction; bench/README.md has what one costs."""
+    begun = []
+
+    def record(session, transaction, connection):
+        begun.append(session)
+
+    event.listen(Session, "after_begin", record)
+    try:
+        assert client.get("/api/auth/me", headers=viewer_headers).status_code == 200
+        assert client.get(f"/api/users/{viewer.id}", headers=viewer_headers).status_code == 200
+    finally:
+        event.remove(Session, "after_begin", record)
+    assert begun == []

@@ -1,18 +1,22 @@
 """The server-side cache of public reads: hits, 304s from it, and read-your-writes.
 
-A write made around the API (SQL on a connection of its own, which bumps no
-catalog version) is how these tests tell a cached answer from a computed one.
+A write whose catalog version bump is undone by hand (``rename_behind_the_cache``)
+is how these tests tell a cached answer from a computed one: the database bumps
+the version on every write to products, whoever makes it.
 Read-your-writes is checked in-process, across several gunicorn workers with
 one in-process cache each, and across two instances sharing one Redis.
 """
 
+from decimal import Decimal
+
 import pytest
 import redis
-from sqlalchemy import update
+from sqlalchemy import delete, insert, select, text, update
 
 from config import ConfigError
 from extensions import db
 from models import Product
+from models.catalog import CatalogVersion
 from tests.conftest import SECRET_KEY, skip_or_fail
 from tests.helpers import PASSWORD
 from tests.servers import Gunicorn
@@ -27,12 +31,14 @@ def create(client, headers, **fields):
     return response.get_json()
 
 
-def rename_around_the_api(app, product_id, name):
-    """Change a product with SQL of its own: no session, so no version bump."""
+def rename_behind_the_cache(app, product_id, name):
+    """Change a product and then put the catalog version back as it was, as if
+    the write had not bumped it: the cache cannot tell, so it serves old answers."""
+    versions, products = CatalogVersion.__table__, Product.__table__
     with app.app_context(), db.engine.begin() as connection:
-        connection.execute(
-            update(Product.__table__).where(Product.__table__.c.id == product_id).values(name=name)
-        )
+        token = connection.execute(select(versions.c.token)).scalar_one()
+        connection.execute(update(products).where(products.c.id == product_id).values(name=name))
+        connection.execute(update(versions).values(token=token))
 
 
 READS = (
@@ -59,7 +65,7 @@ def test_reads_are_served_from_the_cache_until_a_write(app, client, editor_heade
     product = create(client, editor_headers)
     assert names_seen(client, product["id"]) == ["Desk lamp"] * 4
 
-    rename_around_the_api(app, product["id"], "Changed behind the API")
+    rename_behind_the_cache(app, product["id"], "Changed behind the API")
     # Every read is answered from the cache: none shows the change.
     assert names_seen(client, product["id"]) == ["Desk lamp"] * 4
 
@@ -67,6 +73,54 @@ def test_reads_are_served_from_the_cache_until_a_write(app, client, editor_heade
     result = app.test_cli_runner().invoke(args=["bump-catalog-version"])
     assert result.exit_code == 0, result.output
     assert names_seen(client, product["id"]) == ["Changed behind the API"] * 4
+
+
+def _write_with_core(connection, product_id):
+    products = Product.__table__
+    connection.execute(
+        update(products).where(products.c.id == product_id).values(name="Written with Core")
+    )
+    return "Written with Core"
+
+
+def _write_with_sql(connection, product_id):
+    connection.execute(
+        text("UPDATE products SET name = 'Written with SQL' WHERE id = :id"), {"id": product_id}
+    )
+    return "Written with SQL"
+
+
+@pytest.mark.parametrize("write", [_write_with_core, _write_with_sql])
+def test_a_write_outside_the_orm_is_seen_by_every_read(app, client, editor_headers, write):
+    # The database bumps the catalog version itself: a Core statement or raw SQL
+    # on a connection of its own (no ORM session) makes the cache miss too.
+    product = create(client, editor_headers)
+    assert names_seen(client, product["id"]) == ["Desk lamp"] * 4
+    with app.app_context(), db.engine.begin() as connection:
+        name = write(connection, product["id"])
+    assert names_seen(client, product["id"]) == [name] * 4
+
+
+def test_rows_added_and_removed_outside_the_orm_show_at_once(app, client, editor_headers):
+    first = create(client, editor_headers)
+    assert client.get("/api/products?limit=5").get_json()["meta"]["total"] == 1
+    products = Product.__table__
+    with app.app_context(), db.engine.begin() as connection:
+        connection.execute(
+            insert(products).values(name="Added with Core", price=Decimal(5), category="lighting")
+        )
+    page = client.get("/api/products?limit=5").get_json()
+    assert [item["name"] for item in page["data"]] == ["Desk lamp", "Added with Core"]
+
+    with app.app_context(), db.engine.begin() as connection:
+        connection.execute(delete(products).where(products.c.id == first["id"]))
+    assert client.get(f"/api/products/{first['id']}").status_code == 404
+    page = client.get("/api/products?limit=5").get_json()
+    assert [item["name"] for item in page["data"]] == ["Added with Core"]
+
+    with app.app_context(), db.engine.begin() as connection:
+        connection.execute(text("DELETE FROM products"))
+    assert client.get("/api/products?limit=5").get_json()["data"] == []
 
 
 @pytest.mark.parametrize("method", ["PUT", "PATCH"])
@@ -110,7 +164,7 @@ def test_etag_and_304_are_answered_from_the_cache(app, client, editor_headers):
     etag = first.headers["ETag"]
     list_etag = client.get("/api/products?limit=5").headers["ETag"]
 
-    rename_around_the_api(app, product["id"], "Changed behind the API")
+    rename_behind_the_cache(app, product["id"], "Changed behind the API")
     cached = client.get(path, headers={"If-None-Match": etag})
     assert cached.status_code == 304
     assert cached.headers["ETag"] == etag
@@ -174,7 +228,7 @@ def test_cache_url_none_computes_every_read(make_app, editor_headers):
     client = app.test_client()
     product = create(client, editor_headers)
     etag = client.get(f"/api/products/{product['id']}").headers["ETag"]
-    rename_around_the_api(app, product["id"], "Changed behind the API")
+    rename_behind_the_cache(app, product["id"], "Changed behind the API")
     assert names_seen(client, product["id"]) == ["Changed behind the API"] * 4
     response = client.get(f"/api/products/{product['id']}", headers={"If-None-Match": etag})
     assert response.status_code == 200  # the ETag of what the database holds now
@@ -198,7 +252,7 @@ def test_an_unreachable_cache_store_never_fails_a_read(make_app, editor_headers)
     product = create(client, editor_headers)
     for _ in range(2):
         assert names_seen(client, product["id"]) == ["Desk lamp"] * 4
-    rename_around_the_api(app, product["id"], "Changed behind the API")
+    rename_behind_the_cache(app, product["id"], "Changed behind the API")
     assert names_seen(client, product["id"]) == ["Changed behind the API"] * 4
 
 
@@ -223,7 +277,7 @@ def test_a_redis_store_serves_every_app_on_it(make_app, redis_url, editor_header
     product = create(first.test_client(), editor_headers)
     assert names_seen(first.test_client(), product["id"]) == ["Desk lamp"] * 4
     assert redis.Redis.from_url(redis_url).keys("api-cache:*")
-    rename_around_the_api(first, product["id"], "Changed behind the API")
+    rename_behind_the_cache(first, product["id"], "Changed behind the API")
     # The second app never computed these reads: they come from the shared store.
     assert names_seen(second.test_client(), product["id"]) == ["Desk lamp"] * 4
     response = second.test_client().patch(

@@ -1,13 +1,18 @@
-"""SQLite writers queue on a lock file (models/sqlite.py): ordered, never hung."""
+"""SQLite writers queue on a lock file (models/sqlite_writers.py): ordered, never hung."""
 
+import fcntl
+import os
 import sqlite3
+import subprocess
+import sys
 import threading
 
 import pytest
 
 from app import create_app
 from extensions import db
-from models.sqlite import WriterQueueConnection, set_pragmas
+from models.sqlite import set_pragmas
+from models.sqlite_writers import WriterQueueConnection
 from tests.helpers import SECRET_KEY
 
 
@@ -74,6 +79,42 @@ def test_a_second_writer_waits_until_the_first_transaction_ends(database, end):
     assert notes(database) == expected
     if end != "close":
         first.close()
+
+
+@pytest.fixture
+def queue_is_taken(database):
+    """``queue_is_taken()``: whether a writer holds the queue, as any other
+    program using the lock file (another worker, the CLI) would find it."""
+    probe = os.open(f"{database}-writers", os.O_RDWR | os.O_CREAT, 0o600)
+
+    def taken():
+        try:
+            fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(probe, fcntl.LOCK_UN)
+        return False
+
+    yield taken
+    os.close(probe)
+
+
+@pytest.mark.parametrize("end", ["commit", "rollback", "close"])
+def test_a_writer_holds_the_queue_from_its_first_write_to_its_end(database, queue_is_taken, end):
+    # SQLite's own lock would order the writers of the tests above by itself;
+    # this is what the queue adds: other writers wait on the lock file, not in
+    # SQLite's busy handler.
+    writer = connect(database)
+    writer.execute("SELECT count(*) FROM notes").fetchone()
+    assert not queue_is_taken()  # a read takes no place in the queue
+    writer.execute("INSERT INTO notes (text) VALUES ('first')")
+    assert queue_is_taken()
+    writer.execute("INSERT INTO notes (text) VALUES ('second')")
+    assert queue_is_taken()
+    getattr(writer, end)()
+    assert not queue_is_taken()
+    if end != "close":
+        writer.close()
 
 
 def test_readers_do_not_queue_behind_a_writer(database):
@@ -150,3 +191,32 @@ def test_the_service_queues_its_writers(tmp_path):
     with app.app_context(), db.engine.connect() as connection:
         assert isinstance(connection.connection.dbapi_connection, WriterQueueConnection)
     assert (tmp_path / "service.db-writers").exists()
+
+
+def test_the_app_starts_and_writes_where_fcntl_does_not_exist(tmp_path):
+    """As on Windows: no ``fcntl`` module; SQLite's busy handler orders the writers."""
+    script = f"""
+import sys
+sys.modules["fcntl"] = None  # "import fcntl" now raises ImportError, as on Windows
+from app import create_app
+url = "sqlite:///{tmp_path}/windows.db"
+app = create_app({{"DATABASE_URL": url, "SECRET_KEY": "{SECRET_KEY}"}})
+from flask_migrate import upgrade
+with app.app_context():
+    upgrade()
+client = app.test_client()
+body = {{"name": "Ann", "email": "ann@example.com", "message": "Works on Windows too."}}
+print(client.post("/api/feedback", json=body).status_code)
+"""
+    done = subprocess.run(  # noqa: S603 -- this interpreter, a script of the test's own
+        [sys.executable, "-c", script],
+        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+        env={**os.environ, "FLASK_SKIP_DOTENV": "1"},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split()[-1] == "201"
+    assert not (tmp_path / "windows.db-writers").exists()  # no writer queue there

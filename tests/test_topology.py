@@ -604,7 +604,7 @@ class Load:
 
 
 def _login_keys(redis_url):
-    """Client address -> hits, from Flask-Limiter's counters of the login limit."""
+    """Client address -> hits, from the rate limiter's counters of the login limit."""
     client = redis.Redis.from_url(redis_url, socket_timeout=5)
     try:
         found = {}

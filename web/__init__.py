@@ -4,7 +4,7 @@
 - ``auth``: access tokens and the ``login_required`` / ``role_required`` decorators;
 - ``pagination``: numbered and cursor pages of a list;
 - ``http_cache``: ETags, conditional requests and ``Cache-Control``;
-- ``rate_limits``: Flask-Limiter, its key and the named limits;
+- ``rate_limits``: the rate limiter (on ``limits``), its key and the named limits;
 - ``cors``: the origin allow-list (flask-cors);
 - ``idempotency``: ``Idempotency-Key`` on creates, so a retry replays the first success;
 - ``proxies``: what to believe of ``X-Forwarded-*`` headers;

@@ -14,7 +14,7 @@ Before the view
      every later hook, error and log record can name it.
   2. ``proxies.refuse_untrusted_host``: a ``Host`` not on ``TRUSTED_HOSTS``
      (replaced by a listed one before Flask saw it) is 400 INVALID_HOST.
-  3. Flask-Limiter's check (``rate_limits``): a 429 costs no further work.
+  3. The rate limit check (``rate_limits.check_request``): a 429 costs no further work.
   4. ``validation.reject_undeclared_query``: query parameters the view does not
      declare are 400 before the view runs, so such a request changes nothing.
   4. (``MAIL_SENDER=thread``) ``mail_outbox``'s check that this process runs its
@@ -40,9 +40,10 @@ After the view (or the error handler), in this order
 These hooks also run for an answer made before any ``before_request`` hook ran
 (an error while the URL was matched), so none of them relies on one.
 
-At the end of the app context, Flask-SQLAlchemy's session teardown (made safe in
-``extensions.py``) rolls back and returns the connection; a failure there is
-logged and swallowed, never turned into the WSGI server's HTML 500.
+At the end of the app context, ``extensions.remove_session`` (registered with
+``db`` in ``extensions.init_db``) rolls back and returns the connection; a
+failure there is logged and swallowed, never turned into the WSGI server's HTML
+500.
 
 Error reports (``SENTRY_DSN``) add no hook: ``errors.to_app_error`` reports each
 500 where it is made (see ``web/error_reports.py``). The error handler itself is

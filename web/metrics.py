@@ -248,8 +248,14 @@ class _WorkerFilesCollector(multiprocess.MultiProcessCollector):
     500. An empty file holds no values yet, so leaving it out loses nothing.
     """
 
+    def __init__(self, registry, path=None):
+        # Kept here: the base class's own copy of the directory is private.
+        self.directory = path or os.environ["PROMETHEUS_MULTIPROC_DIR"]
+        super().__init__(registry, path)
+
     def collect(self):
-        files = [path for path in glob.glob(os.path.join(self._path, "*.db")) if _has_data(path)]
+        pattern = os.path.join(self.directory, "*.db")
+        files = [path for path in glob.glob(pattern) if _has_data(path)]
         return self.merge(files, accumulate=True)
 
 

@@ -10,7 +10,7 @@ OpenTelemetry module is loaded and nothing is started.
   that uses them. Under ``flask run`` and in tests ``init_app`` starts it when
   the app is created.
 - Flask's instrumentation makes a server span per request and continues an
-  incoming W3C ``traceparent``; SQLAlchemy's makes a child span per statement
+  incoming W3C ``traceparent``; ``instrument_engine`` makes a child span per statement
   (``db.statement`` is the SQL with its placeholders, never the values).
   ``/healthz``, ``/readyz`` and ``/metrics`` are not traced, and a span that
   belongs to no request (a probe's ``SELECT 1``, a CLI command) is not sampled.
@@ -31,18 +31,15 @@ import threading
 from urllib.parse import urlsplit, urlunsplit
 
 from flask import g
-from opentelemetry import metrics, trace
+from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.instrumentation.flask import FlaskInstrumentor
-from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
-from opentelemetry.instrumentation.sqlalchemy.version import (
-    __version__ as SQLALCHEMY_INSTRUMENTATION_VERSION,
-)
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, ParentBased, Sampler
-from opentelemetry.trace import SpanKind, Status
+from opentelemetry.trace import SpanKind, Status, StatusCode
+from sqlalchemy import event
 
 from config import VERSION
 from emails import IN_TEXT as EMAIL
@@ -59,6 +56,7 @@ _SECRET_HEADER = re.compile(
 _URLS = frozenset({"http.url", "url.full"})
 
 _providers = {}
+SPANS_KEY = "tracing.statement_spans"  # in Connection.info: the open statement spans
 _lock = threading.Lock()
 
 
@@ -135,25 +133,44 @@ def init_app(app):
 
 
 def instrument_engine(app, engine):
-    """Child spans for the SQL statements of ``engine``.
+    """A child span for every SQL statement ``engine`` runs.
 
-    This is what ``SQLAlchemyInstrumentor().instrument(engine=engine)`` does for
-    one engine, without what comes with it: that method refuses SQLAlchemy 2.1
-    (the package, in its newest release too, declares < 2.1), and once forced it
-    patches ``create_engine`` process-wide and imports ``sqlalchemy.ext.asyncio``,
-    which needs greenlet. ``EngineTracer`` only listens to the engine's cursor
-    events, which 2.1 keeps unchanged; tests/test_tracing.py checks the spans.
+    A few lines on SQLAlchemy's public cursor events and OpenTelemetry's public
+    tracer API, instead of opentelemetry-instrumentation-sqlalchemy: that package
+    declares SQLAlchemy < 2.1 (the pinned one is 2.1), and its instrumentor
+    patches ``create_engine`` process-wide. The span is named after the
+    statement's verb and carries the statement with its placeholders
+    (``db.statement``), never its parameters; a failing statement's span is
+    marked as an error without the driver's message.
     """
-    tracer = app.extensions["tracing"].get_tracer(
-        "opentelemetry.instrumentation.sqlalchemy", SQLALCHEMY_INSTRUMENTATION_VERSION
-    )
-    # The instrumentation also counts connections as an OpenTelemetry metric;
-    # with no meter provider set that counter records nothing (web/metrics.py
-    # has the pool gauges).
-    usage = metrics.get_meter(__name__).create_up_down_counter(
-        "db.client.connections.usage", unit="connections"
-    )
-    EngineTracer(tracer, engine, usage, enable_commenter=False)
+    tracer = app.extensions["tracing"].get_tracer(__name__, VERSION)
+    system = engine.dialect.name
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def start_statement_span(conn, _cursor, statement, _parameters, _context, _executemany):
+        verb = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else "SQL"
+        span = tracer.start_span(
+            f"{verb} {system}",
+            kind=SpanKind.CLIENT,
+            attributes={"db.system": system, "db.statement": statement},
+        )
+        conn.info.setdefault(SPANS_KEY, []).append(span)
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def end_statement_span(conn, *_):
+        spans = conn.info.get(SPANS_KEY)
+        if spans:
+            spans.pop().end()
+
+    @event.listens_for(engine, "handle_error")
+    def fail_statement_span(context):
+        connection = context.connection
+        spans = connection.info.get(SPANS_KEY) if connection is not None else None
+        if spans:
+            span = spans.pop()
+            span.set_status(Status(StatusCode.ERROR))
+            span.set_attribute("error.type", type(context.original_exception).__name__)
+            span.end()
 
 
 def remember_trace_ids():

@@ -1,0 +1,122 @@
+"""Each speed trick of bench/README.md, guarded: a test that fails when it is undone.
+
+Not timings (those are measured in bench/ only): each test checks the work a
+trick saves is not done, by counting the calls that undoing it would bring back.
+"""
+
+import gc
+import inspect
+import runpy
+import threading
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from flask.sessions import SecureCookieSessionInterface
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response
+
+import web.rate_limits
+from tests.helpers import VALID_FEEDBACK, insert_products
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    """``counted(owner, name)``: wrap ``owner.name`` and return the list of its calls."""
+
+    def count(owner, name):
+        calls = []
+        original = getattr(owner, name)
+
+        def wrapper(*args, **kwargs):
+            calls.append(args)
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(owner, name, wrapper)
+        return calls
+
+    return count
+
+
+def test_a_limited_request_starts_no_thread(make_app, counted):
+    # limits' own memory:// storage arms a threading.Timer on an increment
+    # whenever the last one has fired: about a thread per request under load.
+    client = make_app(RATELIMIT_ENABLED=True).test_client()
+    client.get("/api/products")
+    started = counted(threading.Thread, "start")
+    for _ in range(5):
+        response = client.get("/api/products")
+        assert response.headers["RateLimit-Limit"]
+    assert started == []
+
+
+def test_limits_are_parsed_once_per_endpoint(make_app, counted):
+    client = make_app(RATELIMIT_ENABLED=True).test_client()
+    parsed = counted(web.rate_limits, "parse_many")
+    for _ in range(3):
+        assert client.get("/api/products").status_code == 200
+    assert len(parsed) == 1
+
+
+def test_the_sync_check_of_each_hook_is_made_once(app, client, counted):
+    client.get("/api/products")
+    checked = counted(inspect, "iscoroutinefunction")
+    assert client.get("/api/products").status_code == 200
+    assert checked == []
+
+
+def test_an_async_view_still_goes_flasks_way(app):
+    async def view():
+        return {}
+
+    # Flask runs it on an event loop through asgiref (its "async" extra), which
+    # the service does not install: Flask's own error says so.
+    with pytest.raises(RuntimeError, match="async"):
+        app.ensure_sync(view)
+
+
+def test_no_cookie_session_is_opened(client, counted):
+    opened = counted(SecureCookieSessionInterface, "open_session")
+    assert client.get("/api/products").status_code == 200
+    assert opened == []
+
+
+def test_no_conditional_check_without_conditional_headers(app, client, counted):
+    with app.app_context():
+        (product_id,) = insert_products({})
+    checked = counted(Response, "make_conditional")
+    first = client.get(f"/api/products/{product_id}")
+    assert first.status_code == 200
+    assert "Date" not in first.headers
+    assert checked == []
+    etag = first.headers["ETag"]
+    assert client.get(f"/api/products/{product_id}", headers={"If-None-Match": etag}).status_code
+    assert len(checked) == 1
+
+
+def test_feedback_is_written_without_the_unit_of_work(client):
+    flushes = []
+
+    def record(session, context, instances):
+        flushes.append(session)
+
+    event.listen(Session, "before_flush", record)
+    try:
+        assert client.post("/api/feedback", json=VALID_FEEDBACK).status_code == 201
+    finally:
+        event.remove(Session, "before_flush", record)
+    assert flushes == []
+
+
+def test_each_worker_sets_the_loaded_app_aside_from_the_collector(monkeypatch):
+    hooks = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    monkeypatch.delenv("GUNICORN_PID", raising=False)
+    gc.unfreeze()
+    try:
+        hooks["post_worker_init"](SimpleNamespace(cfg=SimpleNamespace(pidfile=None)))
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
