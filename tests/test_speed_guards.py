@@ -119,7 +119,9 @@ def test_each_worker_sets_the_loaded_app_aside_from_the_collector(monkeypatch):
     try:
         # A worker as gunicorn hands it over: its settings and its error log.
         log = SimpleNamespace(error_log=logging.getLogger("speed-guards.gunicorn.error"))
-        hooks["post_worker_init"](SimpleNamespace(cfg=SimpleNamespace(pidfile=None), log=log))
+        hooks["post_worker_init"](
+            SimpleNamespace(cfg=SimpleNamespace(pidfile=None), wsgi=None, log=log)
+        )
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
