@@ -27,6 +27,9 @@ ENVIRONMENTS = ("development", "production")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 POOLERS = ("none", "pgbouncer")
 MIN_SECRET_KEY_LENGTH = 32
+# Every Redis client of the service (rate limits, the server cache): a down Redis
+# must cost a request milliseconds, not the client library's defaults.
+REDIS_TIMEOUTS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -73,12 +76,12 @@ def _choice(name, raw, choices):
 
 
 def _rate_limit(name, raw):
+    """The limits' items, shortest window first: parsed here once, for every reader."""
     text = str(raw).strip()
     try:
-        parse_many(text)
+        return tuple(sorted(parse_many(text)))
     except ValueError:
         raise ConfigError(name, f"is not a rate limit like '10 per minute', got {raw!r}") from None
-    return text
 
 
 # The drivers requirements.txt installs: any other scheme would only fail later,
@@ -286,6 +289,7 @@ class Setting:
     doc: str
     shown_default: str = ""  # the docs' default column, where it is not ``default``
     config_key: str = ""
+    group: str = "service"  # the docs' table: the service's, or ``gunicorn`` (gunicorn.conf.py)
 
     @property
     def key(self):
@@ -423,6 +427,21 @@ SETTINGS = (
         "the `service.name` of the exported traces",
     ),
     Setting(
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        lambda name, raw: _http_url(name, raw),
+        "",
+        "the full URL spans are sent to, when it is not `OTEL_EXPORTER_OTLP_ENDPOINT`'s "
+        "`/v1/traces`",
+        shown_default="none",
+    ),
+    Setting(
+        "OTEL_PYTHON_FLASK_EXCLUDED_URLS",
+        _text,
+        "",
+        "comma-separated URL patterns never traced, on top of `/metrics` and the health checks",
+        shown_default="none",
+    ),
+    Setting(
         "SENTRY_DSN",
         lambda name, raw: _sentry_dsn(name, raw),
         "",
@@ -516,6 +535,65 @@ SETTINGS = (
         "`thread`: every process that serves requests also sends the outbox's mail, from a "
         "thread of its own; `command`: only `flask --app app send-mail` processes send it",
     ),
+    # gunicorn.conf.py's own (docs/configuration.md#gunicorn).
+    Setting(
+        "GUNICORN_BIND",
+        _text,
+        None,
+        "listen address; use `0.0.0.0:8000` in a container",
+        shown_default="127.0.0.1:$PORT",
+        group="gunicorn",
+    ),
+    Setting("PORT", integer(1), "8000", "port when `GUNICORN_BIND` is not set", group="gunicorn"),
+    Setting(
+        "WEB_CONCURRENCY",
+        integer(1),
+        str(min(2 * (os.cpu_count() or 1) + 1, 8)),
+        "worker processes",
+        shown_default="twice the CPUs + 1, at most 8",
+        group="gunicorn",
+    ),
+    Setting(
+        "GUNICORN_WORKER_CLASS",
+        choice("gthread", "sync"),
+        "gthread",
+        "`gthread` (threads in each worker, chosen by measurement: "
+        "[performance](performance.md#the-worker-model)) or `sync`",
+        group="gunicorn",
+    ),
+    Setting(
+        "GUNICORN_THREADS",
+        integer(1),
+        "4",
+        "threads per `gthread` worker; keep `DB_POOL_SIZE` + `DB_MAX_OVERFLOW` at least twice this",
+        group="gunicorn",
+    ),
+    Setting(
+        "GUNICORN_TIMEOUT",
+        integer(1),
+        "30",
+        "seconds before a stuck worker is restarted (a `gthread` worker streaming a long "
+        "export is not stuck)",
+        group="gunicorn",
+    ),
+    Setting(
+        "PROMETHEUS_MULTIPROC_DIR",
+        _text,
+        "",
+        "with `METRICS_ENABLED=true`, where the workers keep their metrics; emptied at start "
+        "([operations](operations.md#metrics))",
+        shown_default="a new temporary folder",
+        group="gunicorn",
+    ),
+    Setting(
+        "GUNICORN_PIDFILE",
+        _text,
+        "",
+        "where the master writes its pid; the zero-downtime restart needs it "
+        "([topology](topology.md#deploying-a-new-version-the-zero-downtime-restart))",
+        shown_default="none",
+        group="gunicorn",
+    ),
 )
 
 
@@ -531,9 +609,10 @@ def load_settings(environ, instance_path):
         if raw is None or raw == "":
             raw = setting.default
         values[setting.key] = None if raw is None else setting.parse(setting.name, raw)
-    # The two settings whose default depends on more than a constant.
+    # The settings whose default depends on more than a constant.
+    if values["GUNICORN_BIND"] is None:
+        values["GUNICORN_BIND"] = f"127.0.0.1:{values['PORT']}"
     values["SECRET_KEY"] = _secret_key(values["SECRET_KEY"], values["APP_ENV"], instance_path)
     if values["SQLALCHEMY_DATABASE_URI"] is None:
         values["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(instance_path, "app.db")
     return values
-
