@@ -95,8 +95,8 @@ control_socket_disable = True
 
 
 def on_starting(server):
-    """Check the settings, prepare the metrics folder, and warn when limits cannot
-    hold across workers."""
+    """Prepare the metrics folder, and warn when limits cannot hold across workers
+    (the settings were checked when this file was read)."""
     _prepare_metrics_dir(server)
     _warn_about_memory_limits(server)
 
