@@ -120,7 +120,6 @@ def test_each_worker_sets_the_loaded_app_aside_from_the_collector(monkeypatch):
     monkeypatch.delenv("GUNICORN_PID", raising=False)
     gc.unfreeze()
     try:
-        # wsgi: not a Flask app (as after a failed reload), so no mail sender starts
         hooks["post_worker_init"](SimpleNamespace(cfg=SimpleNamespace(pidfile=None), wsgi=None))
         assert gc.get_freeze_count() > 0
     finally:
