@@ -212,9 +212,24 @@ def test_a_bad_gunicorn_setting_stops_it_with_one_line(monkeypatch):
 
 
 def test_tracing_takes_its_urls_from_the_table(tmp_path):
-    from web.tracing import traces_url  # loads OpenTelemetry: only here
-
-    endpoint = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318/"}
-    assert traces_url(load_settings(endpoint, str(tmp_path))) == "http://collector:4318/v1/traces"
-    custom = {**endpoint, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "https://traces.example.com/in"}
-    assert traces_url(load_settings(custom, str(tmp_path))) == "https://traces.example.com/in"
+    """Checked in a process of its own: this one must not load OpenTelemetry
+    (test_observability.py)."""
+    script = (
+        "import sys; from config import load_settings; from web.tracing import traces_url\n"
+        "for environ in ({'OTEL_EXPORTER_OTLP_ENDPOINT': 'http://collector:4318/'},\n"
+        "                {'OTEL_EXPORTER_OTLP_ENDPOINT': 'http://collector:4318/',\n"
+        "                 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT': 'https://traces.example.com/in'}):\n"
+        "    print(traces_url(load_settings(environ, sys.argv[1])))\n"
+    )
+    run = subprocess.run(  # noqa: S603 -- the script above, run by this Python
+        [sys.executable, "-c", script, str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://ignored.example.com/"},
+    )
+    assert run.stdout.splitlines() == [
+        "http://collector:4318/v1/traces",
+        "https://traces.example.com/in",
+    ]
