@@ -44,10 +44,11 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from config import ConfigError, engine_options, load_settings
+from config import ConfigError, load_settings
 from deploy.stack import first_trusted_host, instance_settings, nginx_conf, pgbouncer_ini
 from extensions import db
 from models import Product
+from models.engine import engine_options
 from tests.conftest import skip_or_fail
 from tests.helpers import PASSWORD
 from tests.servers import Gunicorn, free_port, stop_process
