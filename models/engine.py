@@ -8,7 +8,7 @@ from models import sqlite
 
 
 def engine_options(config):
-    """SQLAlchemy engine options: a bounded, pre-pinged pool for server databases.
+    """SQLAlchemy engine options: a bounded pool for server databases.
 
     ``hide_parameters`` on every database: an error's message (and so its logged
     traceback) names the SQL statement but never its values, which can be
@@ -23,8 +23,17 @@ def engine_options(config):
     statements, prepared on one server connection and then missing (or already
     there) on the next: ``prepare_threshold=None`` turns them off. The pool
     stays: a connection to PgBouncer is cheap to keep and costs a round trip to
-    open, and the pre-ping replaces one PgBouncer closed (restart,
-    ``client_idle_timeout``) before a request meets it.
+    open.
+
+    No ``pool_pre_ping``: it cost a round trip on every checkout, three per
+    request, to guard against a rare event that is handled anyway. A pooled
+    connection that died (a restarted PostgreSQL or PgBouncer) fails its first
+    statement with a disconnect error; SQLAlchemy then discards it and marks
+    every connection pooled before it to be replaced. That first statement is
+    nearly always a ``FastRead`` (the token or the catalog version), which runs
+    once more on a new connection (``models/fast_read.py``); any other is
+    answered 503 like every database error and the next request gets a live
+    connection (tests/test_database_faults.py).
     """
     if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         return {"hide_parameters": True, "connect_args": sqlite.connect_args()}
@@ -37,7 +46,6 @@ def engine_options(config):
         "max_overflow": config["DB_MAX_OVERFLOW"],
         "pool_recycle": config["DB_POOL_RECYCLE"],
         "pool_timeout": config["DB_POOL_TIMEOUT"],
-        "pool_pre_ping": True,
         "connect_args": connect_args,
     }
 
