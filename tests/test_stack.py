@@ -199,6 +199,9 @@ def stack():
                 "SENTRY_DSN": f"http://publickey@127.0.0.1:{sentry.server_address[1]}/42",
                 "MAIL_URL": f"smtp://127.0.0.1:{mail.port}",
                 "MAIL_FROM": "api@example.com",
+                # The shipped default (a sender thread per worker): the suite's own
+                # environment turns it off for the in-process tests (conftest.py).
+                "MAIL_SENDER": "thread",
                 # One client address drives the whole load and the conformance run
                 # (registrations, resets, logins by the hundred): the limits stay on,
                 # wide, as a deployer would set them for a load test.
