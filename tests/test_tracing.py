@@ -144,6 +144,7 @@ def _threads(pid):
     return len(os.listdir(f"/proc/{pid}/task"))
 
 
+@pytest.mark.servers
 def test_requests_are_exported_as_traces_without_secrets(traced_instance, receiver, create_user):
     base, master, log_path = traced_instance
     user = create_user(email="traced.user@example.com")
