@@ -116,7 +116,7 @@ def test_each_worker_sets_the_loaded_app_aside_from_the_collector(monkeypatch):
     monkeypatch.delenv("GUNICORN_PID", raising=False)
     gc.unfreeze()
     try:
-        hooks["post_worker_init"](SimpleNamespace(cfg=SimpleNamespace(pidfile=None)))
+        hooks["post_worker_init"](SimpleNamespace(cfg=SimpleNamespace(pidfile=None), wsgi=None))
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
