@@ -1,5 +1,6 @@
 """The application factory: ``flask --app app run`` or ``gunicorn 'app:create_app()'``."""
 
+import logging
 import os
 
 from dotenv import load_dotenv
@@ -10,7 +11,7 @@ import cli
 import errors
 import web.hooks
 from blueprints import register_blueprints
-from config import engine_options, load_settings
+from config import engine_options, load_settings, start_warnings
 from extensions import db, init_db, migrate
 from models import sqlite
 from web.flask_app import ApiFlask
@@ -37,7 +38,9 @@ def create_app(overrides=None):
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config)
     app.json.sort_keys = False
 
-    web.hooks.init_app(app)
+    web.hooks.init_app(app)  # configures logging first: the warnings below are logged as JSON
+    for warning in start_warnings(app.config):
+        logging.getLogger("api.config").warning(warning)
     errors.init_app(app)
     init_db(app)
     migrate.init_app(app, db, directory=os.path.join(app.root_path, "migrations"))

@@ -3,8 +3,9 @@
 Environment variables (all optional):
 
 - ``GUNICORN_BIND``: the address to listen on; else ``127.0.0.1:$PORT`` with
-  ``PORT`` defaulting to 8000. Loopback by default: put a reverse proxy in front,
-  or set ``GUNICORN_BIND=0.0.0.0:8000`` in a container.
+  ``PORT`` defaulting to 8000. Loopback by default, with a buffering reverse
+  proxy in front: with ``APP_ENV=production`` any other address logs a warning
+  at start (docs/topology.md says why).
 - ``WEB_CONCURRENCY``: worker processes, default ``2 * CPUs + 1`` (at most 8).
 - ``GUNICORN_THREADS``: threads per worker, default 4 (``gthread`` workers);
   ``1`` gives one request at a time per process.
@@ -30,6 +31,7 @@ ready to the restart script.
 """
 
 import gc
+import ipaddress
 import multiprocessing
 import os
 import shutil
@@ -91,11 +93,50 @@ def _app_setting(name, default):
 
 
 def on_starting(server):
-    """Check the settings, prepare the metrics folder, and warn when limits cannot
-    hold across workers."""
+    """Check the settings, prepare the metrics folder, and warn about settings
+    production should not run with."""
     _check_settings()
     _prepare_metrics_dir(server)
     _warn_about_memory_limits(server)
+    _warn_about_an_exposed_bind(server)
+
+
+def _warn_about_an_exposed_bind(server):
+    """gunicorn's workers must sit behind a buffering proxy (docs/topology.md).
+
+    A sync worker, or a gthread worker's thread, holds a connection from its
+    request's first byte to its last: a client that connects and sends nothing,
+    or sends its body slowly, keeps it for up to GUNICORN_TIMEOUT. A few such
+    connections straight from the network (one per worker thread) make even
+    /healthz wait that long. nginx reads whole requests before it hands them on,
+    so only finished requests reach a worker.
+    """
+    if _app_setting("APP_ENV", "development").strip().lower() != "production":
+        return
+    exposed = [address for address in server.cfg.bind if not _is_loopback(address)]
+    if exposed:
+        server.log.warning(
+            "GUNICORN_BIND listens on %s, beyond this host: gunicorn's workers must "
+            "sit behind a buffering reverse proxy (nginx, deploy/nginx.conf), or a few "
+            "idle or slow clients hold every worker thread (even /healthz waits for "
+            "GUNICORN_TIMEOUT); bind 127.0.0.1 and put the proxy in front, see "
+            "docs/topology.md",
+            ", ".join(exposed),
+        )
+
+
+def _is_loopback(address):
+    """Whether a gunicorn bind address (host:port, [v6]:port, unix:path, fd://n)
+    can only be reached from this host."""
+    if address.startswith(("unix:", "fd://")):
+        return True
+    host = address.rsplit(":", 1)[0].strip("[]") if ":" in address else address
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: it may resolve to anything
+        return False
 
 
 def _check_settings():
@@ -180,10 +221,20 @@ def on_exit(server):
         shutil.rmtree(path, ignore_errors=True)
 
 
+def _withhold_database_text(worker):
+    """gunicorn logs a response that failed while streaming (an export whose
+    database went away) with its traceback, through its own handlers: they
+    withhold a database error's message as the app's JSON log does."""
+    from web.request_log import WithholdDatabaseText  # loaded with the app already
+
+    for handler in worker.log.error_log.handlers:
+        handler.addFilter(WithholdDatabaseText())
+
+
 def post_worker_init(worker):
-    """The app has loaded in the worker: set its objects aside from the garbage
-    collector, start its mail sender, and report a worker of a re-executed master
-    ready.
+    """The app has loaded in the worker: filter gunicorn's error log, set the
+    app's objects aside from the garbage collector, start its mail sender, and
+    report a worker of a re-executed master ready.
 
     ``gc.freeze()`` moves every object alive now (modules, the app, its routes,
     schemas and mappers: about 100,000) to a generation the collector never
@@ -195,6 +246,7 @@ def post_worker_init(worker):
     ``<pidfile>.2.ready`` once the app is loaded, and the script retires the old
     master only when every new worker has done so.
     """
+    _withhold_database_text(worker)
     gc.freeze()
     _start_mail_sender(worker)
     if worker.cfg.pidfile and os.environ.get("GUNICORN_PID"):

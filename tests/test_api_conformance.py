@@ -47,6 +47,7 @@ from app import create_app
 from extensions import db
 from models import User
 from services import password_reset, sessions
+from tests.conftest import FEATURE_SETS
 from tests.helpers import (
     PASSWORD,
     SECRET_KEY,
@@ -223,8 +224,12 @@ def _call_and_validate(case, caller, world):
 ONE_APP_PER_OPERATION = settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
-# Each test's id names the operation and the caller, as
-# test_protected_operation[PATCH /api/users/{user_id}][editor].
+# Each test's id names the operation, the caller and the app's settings, as
+# test_protected_operation[PATCH /api/users/{user_id}][editor-defaults]; the
+# settings are the defaults, or every optional feature on at once (conftest's
+# all_features_app: production, trusted hosts, tracing, metrics, Sentry, rate
+# limits and cache in Redis when given, SMTP mail).
+@pytest.mark.parametrize("app", FEATURE_SETS, indirect=True)
 @pytest.mark.parametrize("caller", ["anonymous"])
 @public.parametrize()
 @ONE_APP_PER_OPERATION
@@ -232,6 +237,7 @@ def test_public_operation(case, caller, world):
     _call_and_validate(case, caller, world)
 
 
+@pytest.mark.parametrize("app", FEATURE_SETS, indirect=True)
 @pytest.mark.parametrize("caller", ["anonymous", *SEEDED_ROLES])
 @protected.parametrize()
 @ONE_APP_PER_OPERATION

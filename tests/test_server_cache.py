@@ -20,6 +20,7 @@ from models.catalog import CatalogVersion
 from tests.conftest import SECRET_KEY, skip_or_fail
 from tests.helpers import PASSWORD
 from tests.servers import Gunicorn
+from web import server_cache
 
 LAMP = {"name": "Desk lamp", "price": "19.99", "category": "lighting"}
 
@@ -253,6 +254,21 @@ def test_an_unreachable_cache_store_never_fails_a_read(make_app, editor_headers)
         assert names_seen(client, product["id"]) == ["Desk lamp"] * 4
     rename_behind_the_cache(app, product["id"], "Changed behind the API")
     assert names_seen(client, product["id"]) == ["Changed behind the API"] * 4
+
+
+def test_each_retry_of_an_unreachable_store_logs_one_warning(
+    make_app, add_products, caplog, monkeypatch
+):
+    """The docs: a failed store logs one warning and is left alone for a while;
+    with no pause at all, each request is a retry and logs one warning."""
+    monkeypatch.setattr(server_cache, "RETRY_AFTER_FAILURE", 0.0)
+    client = make_app(CACHE_URL="redis://127.0.0.1:1/0").test_client()
+    (product_id,) = add_products({})
+    caplog.set_level("WARNING", logger="api.server_cache")
+    for _ in range(3):
+        assert client.get(f"/api/products/{product_id}").status_code == 200
+    warnings = [r for r in caplog.records if r.name == "api.server_cache"]
+    assert len(warnings) == 3, [r.getMessage() for r in warnings]
 
 
 def test_a_redis_store_serves_every_app_on_it(make_app, redis_url, editor_headers):

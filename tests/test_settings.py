@@ -48,8 +48,106 @@ def test_production_needs_a_long_secret_key(tmp_path):
         load_settings({"APP_ENV": "production"}, str(tmp_path))
     with pytest.raises(ConfigError, match="SECRET_KEY"):
         load_settings({"APP_ENV": "production", "SECRET_KEY": "x" * 31}, str(tmp_path))
-    settings = load_settings({"APP_ENV": "production", "SECRET_KEY": "x" * 32}, str(tmp_path))
-    assert settings["SECRET_KEY"] == "x" * 32
+    settings = load_settings({"APP_ENV": "production", "SECRET_KEY": GOOD_KEY}, str(tmp_path))
+    assert settings["SECRET_KEY"] == GOOD_KEY
+
+
+GOOD_KEY = "Zq3-vN8_pLr2WxY7kT0mBc5dHs9fJg4a"  # 32 characters, all distinct
+PRODUCTION = {"APP_ENV": "production", "SECRET_KEY": GOOD_KEY, "MAIL_URL": "smtp://mail:25"}
+
+
+# 32 characters, 2 distinct; 36 characters, 9 distinct
+@pytest.mark.parametrize("key", ["ab" * 16, "abcdefghi" * 4])
+def test_production_refuses_a_repetitive_secret_key(tmp_path, key):
+    with pytest.raises(ConfigError, match="distinct") as caught:
+        load_settings({**PRODUCTION, "SECRET_KEY": key}, str(tmp_path))
+    assert caught.value.name == "SECRET_KEY"
+    assert key not in str(caught.value)  # the secret is never echoed
+    ten = "0123456789" * 4
+    assert load_settings({**PRODUCTION, "SECRET_KEY": ten}, str(tmp_path))["SECRET_KEY"] == ten
+
+
+def _example_secret_keys():
+    """Every ``SECRET_KEY=value`` the project's example files and docs write, but
+    shell substitutions (``"$(python3 -c ...)"``), which make a real key."""
+    files = [
+        ROOT / ".env.example",
+        ROOT / "README.md",
+        *sorted((ROOT / "deploy").glob("*.example")),
+        *sorted((ROOT / "docs").glob("*.md")),
+    ]
+    found = {}
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        for value in re.findall(r"SECRET_KEY=([^\s#]*)", text):
+            value = value.strip("\"'")
+            if value and not value.startswith("$"):
+                found[value] = path.relative_to(ROOT)
+    return found
+
+
+def test_the_example_files_hold_placeholder_keys():
+    """A guard on the next test: the deploy example's key is found."""
+    assert any(str(path).startswith("deploy") for path in _example_secret_keys().values())
+
+
+@pytest.mark.parametrize(("key", "where"), sorted(_example_secret_keys().items()))
+def test_production_refuses_every_secret_key_of_the_example_files(tmp_path, key, where):
+    with pytest.raises(ConfigError) as caught:
+        load_settings({**PRODUCTION, "SECRET_KEY": key}, str(tmp_path))
+    assert caught.value.name == "SECRET_KEY", where
+
+
+def test_a_placeholder_key_stops_the_start_non_zero(tmp_path):
+    env = {
+        **os.environ,
+        **PRODUCTION,
+        "SECRET_KEY": "generate-with-python3-c-import-secrets-print-secrets-token_urlsafe-48",
+        "FLASK_SKIP_DOTENV": "1",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "app", "routes"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY: is the placeholder" in result.stderr + result.stdout
+
+
+def test_production_refuses_console_mail(tmp_path):
+    with pytest.raises(ConfigError, match="console://") as caught:
+        load_settings({**PRODUCTION, "MAIL_URL": "console://"}, str(tmp_path))
+    assert caught.value.name == "MAIL_URL"
+
+
+def test_mail_url_defaults_to_the_console_in_development_only(tmp_path):
+    assert load_settings({}, str(tmp_path))["MAIL_URL"] == "console://"
+    production = {key: value for key, value in PRODUCTION.items() if key != "MAIL_URL"}
+    assert load_settings(production, str(tmp_path))["MAIL_URL"] is None
+
+
+def test_production_without_mail_url_warns_at_start_naming_it(make_app, caplog):
+    caplog.set_level("WARNING", logger="api.config")
+    app = make_app(APP_ENV="production", SECRET_KEY=GOOD_KEY, TRUSTED_HOSTS="localhost")
+    assert app.config["MAIL_URL"] is None
+    assert [r.getMessage() for r in caplog.records if "MAIL_URL" in r.getMessage()]
+    caplog.clear()
+    make_app(APP_ENV="production", SECRET_KEY=GOOD_KEY, MAIL_URL="smtp://mail:25")
+    assert not [r for r in caplog.records if "MAIL_URL" in r.getMessage()]
+
+
+def test_production_refuses_metrics_without_a_token(tmp_path):
+    with pytest.raises(ConfigError, match="METRICS_ENABLED") as caught:
+        load_settings({**PRODUCTION, "METRICS_ENABLED": "true"}, str(tmp_path))
+    assert caught.value.name == "METRICS_TOKEN"
+    with_token = {**PRODUCTION, "METRICS_ENABLED": "true", "METRICS_TOKEN": "t0ken-for-scrapes"}
+    assert load_settings(with_token, str(tmp_path))["METRICS_ENABLED"] is True
+    # Development keeps the open /metrics a developer's Prometheus can scrape.
+    assert load_settings({"METRICS_ENABLED": "true"}, str(tmp_path))["METRICS_ENABLED"] is True
 
 
 def test_development_key_is_generated_once_and_kept(tmp_path):

@@ -6,6 +6,7 @@ trick saves is not done, by counting the calls that undoing it would bring back.
 
 import gc
 import inspect
+import logging
 import runpy
 import threading
 from pathlib import Path
@@ -116,7 +117,11 @@ def test_each_worker_sets_the_loaded_app_aside_from_the_collector(monkeypatch):
     monkeypatch.delenv("GUNICORN_PID", raising=False)
     gc.unfreeze()
     try:
-        hooks["post_worker_init"](SimpleNamespace(cfg=SimpleNamespace(pidfile=None), wsgi=None))
+        # A worker as gunicorn hands it over: its settings and its error log.
+        log = SimpleNamespace(error_log=logging.getLogger("speed-guards.gunicorn.error"))
+        hooks["post_worker_init"](
+            SimpleNamespace(cfg=SimpleNamespace(pidfile=None), wsgi=None, log=log)
+        )
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()

@@ -2,10 +2,10 @@
 
 Both run as child processes on loopback ports and are stopped by the test: the
 receiver is a small ``http.server`` decoding ``ExportTraceServiceRequest`` with
-``opentelemetry-proto``, so this test process itself never imports OpenTelemetry
-(``test_observability.py`` checks that).
+``opentelemetry-proto``.
 """
 
+import http.client
 import json
 import os
 import secrets
@@ -16,6 +16,7 @@ import time
 
 import pytest
 
+from emails import IN_TEXT
 from tests.helpers import PASSWORD
 from tests.servers import ROOT, Gunicorn, http_json, stop_process
 
@@ -111,8 +112,7 @@ def receiver(tmp_path):
     stop_process(started.process)
 
 
-@pytest.fixture
-def traced_instance(receiver, database_url, tmp_path):
+def _traced_instance(receiver, database_url, tmp_path, **settings):
     """One gunicorn worker exporting to ``receiver``; its stdout (the JSON log) in a file."""
     settings = {
         "FLASK_SKIP_DOTENV": "1",
@@ -122,10 +122,23 @@ def traced_instance(receiver, database_url, tmp_path):
         "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{receiver.port}",
         "OTEL_SERVICE_NAME": "traced-api",
         "OTEL_BSP_SCHEDULE_DELAY": "100",  # milliseconds between exports
+        **settings,
     }
     with Gunicorn(settings, workers=1, log_path=tmp_path / "gunicorn.log") as server:
         server.wait_ready(timeout=TIMEOUT)
         yield server.url, server.process, server.log_path
+
+
+@pytest.fixture
+def traced_instance(receiver, database_url, tmp_path):
+    yield from _traced_instance(receiver, database_url, tmp_path)
+
+
+@pytest.fixture
+def traced_instance_with_trusted_hosts(receiver, database_url, tmp_path):
+    yield from _traced_instance(
+        receiver, database_url, tmp_path, TRUSTED_HOSTS="api.example.com,127.0.0.1"
+    )
 
 
 def _request(url, *, body=None, headers=None):
@@ -362,3 +375,44 @@ def test_app_requests_are_exported_as_traces_in_process(receiver, database_url, 
     raw = b"".join(bytes.fromhex(export["raw"]) for export in receiver.exports())
     for secret in (PASSWORD, user.email, "query-secret-value", "leak@example.com"):
         assert secret.encode() not in raw
+
+
+@pytest.mark.servers
+def test_a_forged_host_is_400_invalid_host_with_tracing_on(
+    traced_instance_with_trusted_hosts, receiver
+):
+    """OpenTelemetry's Flask hooks read the request's URL, which a forged ``Host``
+    turns into an error: the answer is still the contract's problem, not
+    gunicorn's HTML 500, and a request to a listed host is still traced."""
+    url, _, log_path = traced_instance_with_trusted_hosts
+    port = int(url.rsplit(":", 1)[1])
+    for host in ("evil.example", "EVIL.example:8080"):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
+        try:
+            connection.request("GET", "/api/products?limit=1", headers={"Host": host})
+            response = connection.getresponse()
+            body = response.read()
+        finally:
+            connection.close()
+        assert response.status == 400, body[:300]
+        assert response.getheader("Content-Type") == "application/problem+json"
+        assert json.loads(body)["code"] == "INVALID_HOST"
+        assert response.getheader("X-Request-ID")
+
+    trace_id, _, traceparent = _traceparent()
+    status, _ = _request(url + "/api/products", headers={"traceparent": traceparent})
+    assert status == 200
+    receiver.wait_for_trace(trace_id, kinds={SPAN_KIND_SERVER})
+    log = log_path.read_text()
+    assert "Traceback" not in log and "SecurityError" not in log, log[-3000:]
+
+
+def test_a_huge_value_is_searched_for_addresses_in_one_pass():
+    """Spans and error reports of a request with a 100 KB query string or header
+    (the hostile-input corpus sends them) are searched for email addresses before
+    they leave. A pattern that tried again from every character of a long run
+    without an "@" took minutes per value in the exporter's thread, and stalled
+    every later span; this one returns at once (without it, this test hangs)."""
+    huge = "a" * 200_000
+    assert IN_TEXT.sub("[email]", f"{huge} and x.y+z@example.com") == f"{huge} and [email]"
+    assert IN_TEXT.sub("[email]", huge + "@") == huge + "@"

@@ -12,8 +12,10 @@ Before the view
      rate limiter's token lookup is SQL too) and every log record names it.
   1. ``request_log.start_request``: start the clock, fix the request id, so
      every later hook, error and log record can name it.
-  2. The rate limit check (``rate_limits.check_request``): a 429 costs no further work.
-  3. ``validation.reject_undeclared_query``: query parameters the view does not
+  2. ``proxies.refuse_untrusted_host``: a ``Host`` not on ``TRUSTED_HOSTS``
+     (replaced by a listed one before Flask saw it) is 400 INVALID_HOST.
+  3. The rate limit check (``rate_limits.check_request``): a 429 costs no further work.
+  4. ``validation.reject_undeclared_query``: query parameters the view does not
      declare are 400 before the view runs, so such a request changes nothing.
   4. (``MAIL_SENDER=thread``) ``mail_outbox``'s check that this process runs its
      mail sender thread, started at the first request (a gunicorn worker has
@@ -46,8 +48,8 @@ failure there is logged and swallowed, never turned into the WSGI server's HTML
 Error reports (``SENTRY_DSN``) add no hook: ``errors.to_app_error`` reports each
 500 where it is made (see ``web/error_reports.py``). The error handler itself is
 registered by ``errors.init_app``; URL converters run while the URL is matched,
-before any of these hooks, and the ``Host`` is checked against ``TRUSTED_HOSTS``
-by Flask then too (``proxies.trust_hosts``).
+before any of these hooks; the ``Host`` is checked against ``TRUSTED_HOSTS``
+before Flask sees the request (WSGI middleware, ``proxies.trust_hosts``).
 
 ``init_engine(app, engine)`` adds what works on the database engine rather than
 on requests: the pool gauges (metrics) and a span per SQL statement (traces).
@@ -78,7 +80,7 @@ from services import mail_outbox
 from web import cors, idempotency, metrics, rate_limits, server_cache
 from web.cookieless import NoCookieSessions
 from web.http_cache import no_content_type_without_body, private_by_default
-from web.proxies import trust_hosts, trust_proxies
+from web.proxies import refuse_untrusted_host, trust_hosts, trust_proxies
 from web.request_log import configure_logging, identify_response, log_request, start_request
 from web.validation import IdConverter, reject_undeclared_query
 
@@ -100,6 +102,7 @@ def init_app(app):
         error_reports.init_app(app)
 
     app.before_request(start_request)
+    app.before_request(refuse_untrusted_host)
     app.after_request(log_request)
     metrics.init_app(app)
     app.after_request(identify_response)

@@ -129,7 +129,12 @@ def cached(scope):
             if state is not None and state.usable():
                 key = _key(state, scope)
                 if key is not None:
-                    entry = _get(state, key)
+                    try:
+                        entry = cache.get(key)
+                    except Exception:
+                        # Nor stored: one failed try, one warning (docs/performance.md).
+                        state.failed("read an entry")
+                        return view(*args, **kwargs)
                     if entry is not None:
                         return _rebuild(entry)
                     g.server_cache_key = key  # ``store`` keeps the view's answer under it
@@ -164,14 +169,6 @@ def _key(state, scope):
     address = f"{request.scheme}://{request.host}{request.path}?{request.query_string!r}"
     digest = hashlib.blake2b(address.encode(), digest_size=16).hexdigest()
     return f"{state.namespace}:{scope}:{version}:{digest}"
-
-
-def _get(state, key):
-    try:
-        return cache.get(key)
-    except Exception:
-        state.failed("read an entry")
-        return None
 
 
 def _rebuild(entry):
