@@ -1,4 +1,5 @@
-"""OpenTelemetry traces: a gunicorn worker exports its spans to an OTLP/HTTP receiver.
+"""OpenTelemetry traces: the app exports its spans to an OTLP/HTTP receiver, from a
+gunicorn worker (``servers`` tests) and from a plain child process (the default run).
 
 Both run as child processes on loopback ports and are stopped by the test: the
 receiver is a small ``http.server`` decoding ``ExportTraceServiceRequest`` with
