@@ -5,15 +5,14 @@ import os
 
 from dotenv import load_dotenv
 from flask.helpers import get_load_dotenv
-from sqlalchemy import event
 
 import cli
 import errors
 import web.hooks
 from blueprints import register_blueprints
-from config import engine_options, load_settings, start_warnings
+from config import load_settings, start_warnings
 from extensions import db, init_db, migrate
-from models import sqlite
+from models import engine as database
 from web.flask_app import ApiFlask
 
 
@@ -35,7 +34,7 @@ def create_app(overrides=None):
     app.config.update(
         {k: v for k, v in overrides.items() if k not in settings and k != "DATABASE_URL"}
     )
-    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = database.engine_options(app.config)
     app.json.sort_keys = False
 
     web.hooks.init_app(app)  # configures logging first: the warnings below are logged as JSON
@@ -45,8 +44,7 @@ def create_app(overrides=None):
     init_db(app)
     migrate.init_app(app, db, directory=os.path.join(app.root_path, "migrations"))
     with app.app_context():
-        if db.engine.dialect.name == "sqlite":
-            event.listen(db.engine, "connect", sqlite.set_pragmas)
+        database.configure(db.engine)
         web.hooks.init_engine(app, db.engine)
     register_blueprints(app)
     cli.init_app(app)

@@ -35,6 +35,9 @@ MIN_SECRET_KEY_DISTINCT = 10
 PLACEHOLDER_SECRET_KEYS = frozenset(
     {"generate-with-python3-c-import-secrets-print-secrets-token_urlsafe-48"}
 )
+# Every Redis client of the service (rate limits, the server cache): a down Redis
+# must cost a request milliseconds, not the client library's defaults.
+REDIS_TIMEOUTS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -81,12 +84,12 @@ def _choice(name, raw, choices):
 
 
 def _rate_limit(name, raw):
+    """The limits' items, shortest window first: parsed here once, for every reader."""
     text = str(raw).strip()
     try:
-        parse_many(text)
+        return tuple(sorted(parse_many(text)))
     except ValueError:
         raise ConfigError(name, f"is not a rate limit like '10 per minute', got {raw!r}") from None
-    return text
 
 
 # The drivers requirements.txt installs: any other scheme would only fail later,
@@ -315,6 +318,7 @@ class Setting:
     doc: str
     shown_default: str = ""  # the docs' default column, where it is not ``default``
     config_key: str = ""
+    group: str = "service"  # the docs' table: the service's, or ``gunicorn`` (gunicorn.conf.py)
 
     @property
     def key(self):
@@ -454,6 +458,21 @@ SETTINGS = (
         "the `service.name` of the exported traces",
     ),
     Setting(
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        lambda name, raw: _http_url(name, raw),
+        "",
+        "the full URL spans are sent to, when it is not `OTEL_EXPORTER_OTLP_ENDPOINT`'s "
+        "`/v1/traces`",
+        shown_default="none",
+    ),
+    Setting(
+        "OTEL_PYTHON_FLASK_EXCLUDED_URLS",
+        _text,
+        "",
+        "comma-separated URL patterns never traced, on top of `/metrics` and the health checks",
+        shown_default="none",
+    ),
+    Setting(
         "SENTRY_DSN",
         lambda name, raw: _sentry_dsn(name, raw),
         "",
@@ -550,6 +569,65 @@ SETTINGS = (
         "`thread`: every process that serves requests also sends the outbox's mail, from a "
         "thread of its own; `command`: only `flask --app app send-mail` processes send it",
     ),
+    # gunicorn.conf.py's own (docs/configuration.md#gunicorn).
+    Setting(
+        "GUNICORN_BIND",
+        _text,
+        None,
+        "listen address; use `0.0.0.0:8000` in a container",
+        shown_default="127.0.0.1:$PORT",
+        group="gunicorn",
+    ),
+    Setting("PORT", integer(1), "8000", "port when `GUNICORN_BIND` is not set", group="gunicorn"),
+    Setting(
+        "WEB_CONCURRENCY",
+        integer(1),
+        str(min(2 * (os.cpu_count() or 1) + 1, 8)),
+        "worker processes",
+        shown_default="twice the CPUs + 1, at most 8",
+        group="gunicorn",
+    ),
+    Setting(
+        "GUNICORN_WORKER_CLASS",
+        choice("gthread", "sync"),
+        "gthread",
+        "`gthread` (threads in each worker, chosen by measurement: "
+        "[performance](performance.md#the-worker-model)) or `sync`",
+        group="gunicorn",
+    ),
+    Setting(
+        "GUNICORN_THREADS",
+        integer(1),
+        "4",
+        "threads per `gthread` worker; keep `DB_POOL_SIZE` + `DB_MAX_OVERFLOW` at least twice this",
+        group="gunicorn",
+    ),
+    Setting(
+        "GUNICORN_TIMEOUT",
+        integer(1),
+        "30",
+        "seconds before a stuck worker is restarted (a `gthread` worker streaming a long "
+        "export is not stuck)",
+        group="gunicorn",
+    ),
+    Setting(
+        "PROMETHEUS_MULTIPROC_DIR",
+        _text,
+        "",
+        "with `METRICS_ENABLED=true`, where the workers keep their metrics; emptied at start "
+        "([operations](operations.md#metrics))",
+        shown_default="a new temporary folder",
+        group="gunicorn",
+    ),
+    Setting(
+        "GUNICORN_PIDFILE",
+        _text,
+        "",
+        "where the master writes its pid; the zero-downtime restart needs it "
+        "([topology](topology.md#deploying-a-new-version-the-zero-downtime-restart))",
+        shown_default="none",
+        group="gunicorn",
+    ),
 )
 
 
@@ -566,6 +644,8 @@ def load_settings(environ, instance_path):
             raw = setting.default
         values[setting.key] = None if raw is None else setting.parse(setting.name, raw)
     # The settings whose default depends on more than a constant.
+    if values["GUNICORN_BIND"] is None:
+        values["GUNICORN_BIND"] = f"127.0.0.1:{values['PORT']}"
     values["SECRET_KEY"] = _secret_key(values["SECRET_KEY"], values["APP_ENV"], instance_path)
     if values["SQLALCHEMY_DATABASE_URI"] is None:
         values["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(instance_path, "app.db")
@@ -600,47 +680,3 @@ def start_warnings(config):
             "MAIL_URL is not set: no mail is sent, so password reset requests answer 503; "
             "set MAIL_URL=smtp://... or smtps://..."
         )
-
-
-def engine_options(config):
-    """SQLAlchemy engine options: a bounded, pre-pinged pool for server databases.
-
-    ``hide_parameters`` on every database: an error's message (and so its logged
-    traceback) names the SQL statement but never its values, which can be
-    password hashes, tokens or whatever a client sent.
-
-    On SQLite, writers queue for the database (``models/sqlite_writers.py``, on
-    POSIX systems) instead of retrying on SQLite's busy handler.
-
-    Behind PgBouncer in transaction pooling (``DB_POOLER=pgbouncer``) each
-    transaction may run on a different server connection, so nothing may outlive
-    a transaction on one. The service keeps no session state (it only ever uses
-    ``SET LOCAL``); what psycopg would keep is its server-side prepared
-    statements, prepared on one server connection and then missing (or already
-    there) on the next: ``prepare_threshold=None`` turns them off. The pool
-    stays: a connection to PgBouncer is cheap to keep and costs a round trip to
-    open, and the pre-ping replaces one PgBouncer closed (restart,
-    ``client_idle_timeout``) before a request meets it.
-    """
-    if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        # timeout: how long a writer waits for the database (SQLite's busy timeout)
-        connect_args = {"timeout": 5}
-        try:
-            from models.sqlite_writers import WriterQueueConnection
-        except ImportError:  # no fcntl (Windows): SQLite's busy handler orders writers
-            pass
-        else:
-            connect_args["factory"] = WriterQueueConnection
-        return {"hide_parameters": True, "connect_args": connect_args}
-    connect_args = {"connect_timeout": 5}
-    if config["DB_POOLER"] == "pgbouncer":
-        connect_args["prepare_threshold"] = None
-    return {
-        "hide_parameters": True,
-        "pool_size": config["DB_POOL_SIZE"],
-        "max_overflow": config["DB_MAX_OVERFLOW"],
-        "pool_recycle": config["DB_POOL_RECYCLE"],
-        "pool_timeout": config["DB_POOL_TIMEOUT"],
-        "pool_pre_ping": True,
-        "connect_args": connect_args,
-    }

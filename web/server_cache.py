@@ -64,7 +64,7 @@ from functools import wraps
 from flask import current_app, g, request
 from flask_caching import Cache
 
-from config import VERSION
+from config import REDIS_TIMEOUTS, VERSION
 from extensions import db
 from models.catalog import current_token
 
@@ -73,7 +73,6 @@ log = logging.getLogger("api.server_cache")
 ENTRY_TTL = 300  # seconds
 SIMPLE_THRESHOLD = 2000  # entries per process
 RETRY_AFTER_FAILURE = 5.0  # seconds without the store after it failed
-REDIS_TIMEOUTS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
 # Headers a public answer is rebuilt with; everything else is added per request.
 _KEPT_HEADERS = ("Content-Type", "Cache-Control", "Link")
 
