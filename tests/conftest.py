@@ -69,14 +69,17 @@ RUN_ALONE = (
 ONLY_WHEN_ASKED = {
     "doctest": "runs the guides' examples: python3 dev.py test -m doctest (.ci/run's own stage)",
     "stack": "the whole stack, minutes long: python3 dev.py test -m stack (.ci/run's own stage)",
+    "servers": "starts gunicorn, nginx, PgBouncer, Chromium or dev.py serve: "
+    "python3 dev.py test -m servers (.ci/run's own stages)",
 }
 
 
 def pytest_collection_modifyitems(config, items):
     """A ``faults`` test restarts the servers every xdist worker uses: it runs only
-    alone. A ``doctest`` test (a guide's examples against a development server) and a
-    ``stack`` test run only when ``-m`` names their marker (each is a stage of
-    ``.ci/run``), so the suite's other runs do not repeat them."""
+    alone. A ``doctest`` test (a guide's examples against a development server), a
+    ``stack`` test and a ``servers`` test (one that starts real server processes)
+    run only when ``-m`` names their marker (each is a stage of ``.ci/run``), so the
+    default run stays fast and the suite's other runs do not repeat them."""
     asked_for = config.getoption("markexpr") or ""
     for item in items:
         if os.environ.get("PYTEST_XDIST_WORKER") and item.get_closest_marker("faults"):

@@ -76,6 +76,7 @@ def live_server(app):
         yield url
 
 
+@pytest.mark.servers
 def test_chromium_renders_the_page_without_a_policy_violation(live_server, tmp_path):
     require_chromium()
     result = run_headless_chromium(

@@ -11,6 +11,8 @@ import pytest
 
 from tests.servers import Gunicorn
 
+pytestmark = pytest.mark.servers
+
 # What the warning is about; each server lives for one test (and is reached on loopback).
 ALL_INTERFACES = "0.0.0.0"  # noqa: S104
 

@@ -596,6 +596,7 @@ def _raw(port, request):
     return int(lines[0].split()[1]), headers, body
 
 
+@pytest.mark.servers
 def test_against_gunicorn(gunicorn_url):
     port = gunicorn_url
     broken_chunk = (

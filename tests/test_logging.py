@@ -133,6 +133,7 @@ def test_a_database_error_passed_as_an_argument_is_withheld(make_app, stdout_lin
     assert "SQLSTATE 23505" in line["message"]
 
 
+@pytest.mark.servers
 def test_gunicorns_log_of_a_failed_export_withholds_the_database_message(
     database_url, editor, tmp_path
 ):

@@ -361,6 +361,7 @@ def _spread(instance, route, batch=16):
     pytest.fail("the requests never reached both workers")
 
 
+@pytest.mark.servers
 def test_scrape_adds_up_both_workers(instance):
     assert not (instance.metrics_dir / "counter_999999.db").exists()
     route = "/api/products"
@@ -374,6 +375,7 @@ def test_scrape_adds_up_both_workers(instance):
     assert value(scraped, "app_info", version="1.0.0") == 1
 
 
+@pytest.mark.servers
 def test_counts_of_a_killed_worker_remain(instance):
     route = "/api/config"
     sent, workers = _spread(instance, route)
@@ -392,6 +394,7 @@ def test_counts_of_a_killed_worker_remain(instance):
     assert not list(instance.metrics_dir.glob(f"gauge_live*_{victim}.db"))
 
 
+@pytest.mark.servers
 def test_exposition_passes_promtool(instance):
     promtool = shutil.which("promtool")
     if promtool is None:

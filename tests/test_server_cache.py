@@ -354,11 +354,13 @@ def _write_then_read_everywhere(writer, readers, headers, rounds=3, repeat=6):
             assert _names_over_http(server, product["id"], repeat) == {name}
 
 
+@pytest.mark.servers
 def test_several_workers_with_their_own_caches_read_each_write(start_servers, editor):
     server = start_servers(workers="3", CACHE_URL="simple://")
     _write_then_read_everywhere(server, [server], _editor_token(server, editor))
 
 
+@pytest.mark.servers
 def test_two_instances_on_one_redis_read_each_others_writes(
     start_servers, database_url, redis_url, editor
 ):

@@ -1,4 +1,5 @@
-"""OpenTelemetry traces: a gunicorn worker exports its spans to an OTLP/HTTP receiver.
+"""OpenTelemetry traces: the app exports its spans to an OTLP/HTTP receiver, from a
+gunicorn worker (``servers`` tests) and from a plain child process (the default run).
 
 Both run as child processes on loopback ports and are stopped by the test: the
 receiver is a small ``http.server`` decoding ``ExportTraceServiceRequest`` with
@@ -157,6 +158,7 @@ def _threads(pid):
     return len(os.listdir(f"/proc/{pid}/task"))
 
 
+@pytest.mark.servers
 def test_requests_are_exported_as_traces_without_secrets(traced_instance, receiver, create_user):
     base, master, log_path = traced_instance
     user = create_user(email="traced.user@example.com")
@@ -292,6 +294,91 @@ def test_spans_leave_without_query_strings_secrets_or_emails():
     assert exported["status"] == ["ERROR", None]
 
 
+# The app in a child process (this one never imports OpenTelemetry), called through
+# its test client: what the gunicorn test checks, without a server to start.
+IN_PROCESS_SCRIPT = r"""
+import json, sys
+from app import create_app
+
+headers = json.loads(sys.argv[1])
+app = create_app()
+client = app.test_client()
+token = client.post(
+    "/api/auth/login", json={"email": headers.pop("email"), "password": headers.pop("password")}
+).get_json()["access_token"]
+for path in ("/healthz", "/readyz"):
+    assert client.get(path, headers={"traceparent": headers["probe"]}).status_code == 200
+auth = {"Authorization": f"Bearer {token}"}
+me = client.get("/api/auth/me", headers={**auth, "traceparent": headers["me"]})
+assert me.status_code == 200, me.get_data(as_text=True)
+query = client.get(
+    "/api/products?api_key=query-secret-value&who=leak@example.com",
+    headers={**auth, "traceparent": headers["query"]},
+)
+assert query.status_code == 400
+assert app.extensions["tracing"].force_flush(30000)
+"""
+
+
+def test_app_requests_are_exported_as_traces_in_process(receiver, database_url, create_user):
+    user = create_user(email="traced.user@example.com")
+    trace_id, parent_id, header = _traceparent()
+    probe_trace, _, probe_header = _traceparent()
+    query_trace, _, query_header = _traceparent()
+    env = {
+        **os.environ,
+        "FLASK_SKIP_DOTENV": "1",
+        "APP_ENV": "production",
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "DATABASE_URL": database_url,
+        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{receiver.port}",
+        "OTEL_SERVICE_NAME": "traced-api",
+    }
+    arguments = {
+        "email": user.email,
+        "password": PASSWORD,
+        "probe": probe_header,
+        "me": header,
+        "query": query_header,
+    }
+    run = subprocess.run(  # noqa: S603 -- this interpreter, the script above
+        [sys.executable, "-c", IN_PROCESS_SCRIPT, json.dumps(arguments)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT * 2,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+
+    spans = receiver.wait_for_trace(trace_id, kinds={SPAN_KIND_SERVER, SPAN_KIND_CLIENT})
+    [server] = [s for s in spans if s["kind"] == SPAN_KIND_SERVER]
+    assert server["parent_span_id"] == parent_id
+    assert server["name"] == "GET /api/auth/me"
+    assert server["attributes"]["http.route"] == "/api/auth/me"
+    assert server["attributes"]["http.status_code"] == 200
+    assert server["attributes"]["enduser.id"] == str(user.id)
+    assert server["resource"]["service.name"] == "traced-api"
+    sql = [s for s in spans if s["kind"] == SPAN_KIND_CLIENT and "db.statement" in s["attributes"]]
+    assert sql, spans
+    assert all(s["parent_span_id"] == server["span_id"] for s in sql)
+    assert any("auth_sessions" in s["attributes"]["db.statement"] for s in sql)
+
+    [query_server] = [
+        s
+        for s in receiver.wait_for_trace(query_trace, kinds={SPAN_KIND_SERVER})
+        if s["kind"] == SPAN_KIND_SERVER
+    ]
+    assert query_server["attributes"]["http.target"] == "/api/products"
+    assert "url.query" not in query_server["attributes"]
+    assert probe_trace not in {s["trace_id"] for s in receiver.spans()}
+    raw = b"".join(bytes.fromhex(export["raw"]) for export in receiver.exports())
+    for secret in (PASSWORD, user.email, "query-secret-value", "leak@example.com"):
+        assert secret.encode() not in raw
+
+
+@pytest.mark.servers
 def test_a_forged_host_is_400_invalid_host_with_tracing_on(
     traced_instance_with_trusted_hosts, receiver
 ):
