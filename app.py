@@ -1,19 +1,18 @@
 """The application factory: ``flask --app app run`` or ``gunicorn 'app:create_app()'``."""
 
+import logging
 import os
 
 from dotenv import load_dotenv
 from flask.helpers import get_load_dotenv
-from sqlalchemy import event
 
 import cli
 import errors
 import pipeline
 from blueprints import register_blueprints
-from config import load_settings
+from config import load_settings, start_warnings
 from extensions import db, init_db, migrate
-from models import sqlite
-from models.engine import engine_options
+from models import engine as database
 from plumbing.flask_app import ApiFlask
 
 
@@ -35,16 +34,17 @@ def create_app(overrides=None):
     app.config.update(
         {k: v for k, v in overrides.items() if k not in settings and k != "DATABASE_URL"}
     )
-    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = database.engine_options(app.config)
     app.json.sort_keys = False
 
-    pipeline.install(app)
+    pipeline.install(app)  # configures logging first: the warnings below are logged as JSON
+    for warning in start_warnings(app.config):
+        logging.getLogger("api.config").warning(warning)
     errors.init_app(app)
     init_db(app)
     migrate.init_app(app, db, directory=os.path.join(app.root_path, "migrations"))
     with app.app_context():
-        if db.engine.dialect.name == "sqlite":
-            event.listen(db.engine, "connect", sqlite.set_pragmas)
+        database.configure(db.engine)
         pipeline.install_engine(app, db.engine)
     register_blueprints(app)
     cli.init_app(app)

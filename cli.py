@@ -15,12 +15,12 @@ import demo
 from errors import Conflict
 from extensions import db
 from features import idempotency
-from models import ROLES, AuthSession, PasswordResetToken, User
+from models import ROLES, AuthSession, PasswordResetToken
 from models.base import utcnow
 from models.catalog import bump_catalog_version
 from schemas.user import UserCreateSchema
 from services import mail_outbox
-from services.accounts import commit_account
+from services.accounts import create_account
 
 
 @click.command("create-user")
@@ -43,10 +43,9 @@ def create_user_command(email, name, role, password_stdin):
         for field, messages in exc.messages.items():
             click.echo(f"Error: {field}: {' '.join(messages)}", err=True)
         sys.exit(1)
-    user = User(name=data["name"], email=data["email"], role=data["role"], is_active=True)
-    user.set_password(data["password"])
     try:
-        commit_account(user)
+        user = create_account(**data)
+        db.session.commit()
     except Conflict as exc:
         click.echo(f"Error: {exc.detail}", err=True)
         sys.exit(1)

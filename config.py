@@ -27,6 +27,17 @@ ENVIRONMENTS = ("development", "production")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 POOLERS = ("none", "pgbouncer")
 MIN_SECRET_KEY_LENGTH = 32
+MIN_SECRET_KEY_DISTINCT = 10
+# Every SECRET_KEY value written in the project's own example files (.env.example,
+# deploy/*.example, docs/, README.md) that the checks above would not already
+# refuse: a copied example must not become a production key.
+# tests/test_settings.py reads those files and fails on any value missing here.
+PLACEHOLDER_SECRET_KEYS = frozenset(
+    {"generate-with-python3-c-import-secrets-print-secrets-token_urlsafe-48"}
+)
+# Every Redis client of the service (rate limits, the server cache): a down Redis
+# must cost a request milliseconds, not the client library's defaults.
+REDIS_TIMEOUTS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -73,12 +84,12 @@ def _choice(name, raw, choices):
 
 
 def _rate_limit(name, raw):
+    """The limits' items, shortest window first: parsed here once, for every reader."""
     text = str(raw).strip()
     try:
-        parse_many(text)
+        return tuple(sorted(parse_many(text)))
     except ValueError:
         raise ConfigError(name, f"is not a rate limit like '10 per minute', got {raw!r}") from None
-    return text
 
 
 # The drivers requirements.txt installs: any other scheme would only fail later,
@@ -245,14 +256,35 @@ def _reset_url(name, raw):
 def _secret_key(raw, app_env, instance_path):
     if raw:
         key = str(raw)
-        if app_env == "production" and len(key) < MIN_SECRET_KEY_LENGTH:
-            raise ConfigError(
-                "SECRET_KEY", f"must be at least {MIN_SECRET_KEY_LENGTH} characters in production"
-            )
+        if app_env == "production":
+            _check_production_secret_key(key)
         return key
     if app_env == "production":
         raise ConfigError("SECRET_KEY", "is required when APP_ENV=production")
     return _development_secret_key(instance_path)
+
+
+def _check_production_secret_key(key):
+    """Refuse a key anyone could guess: short, repetitive, or copied from an example.
+
+    The value is never echoed: it is the secret itself.
+    """
+    if len(key) < MIN_SECRET_KEY_LENGTH:
+        raise ConfigError(
+            "SECRET_KEY", f"must be at least {MIN_SECRET_KEY_LENGTH} characters in production"
+        )
+    if len(set(key)) < MIN_SECRET_KEY_DISTINCT:
+        raise ConfigError(
+            "SECRET_KEY",
+            f"has fewer than {MIN_SECRET_KEY_DISTINCT} distinct characters: generate one with "
+            "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'",
+        )
+    if key.strip() in PLACEHOLDER_SECRET_KEYS:
+        raise ConfigError(
+            "SECRET_KEY",
+            "is the placeholder from the project's example files: generate one with "
+            "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'",
+        )
 
 
 def _development_secret_key(instance_path):
@@ -286,6 +318,7 @@ class Setting:
     doc: str
     shown_default: str = ""  # the docs' default column, where it is not ``default``
     config_key: str = ""
+    group: str = "service"  # the docs' table: the service's, or ``gunicorn`` (gunicorn.conf.py)
 
     @property
     def key(self):
@@ -322,7 +355,8 @@ SETTINGS = (
         "SECRET_KEY",
         _text,
         None,
-        "signs tokens and cursors. Required, 32+ characters, in production; in development "
+        "signs tokens and cursors. Required in production: 32+ characters, 10+ of them "
+        "distinct, and not a placeholder from the project's example files; in development "
         "one is generated once and kept in `instance/secret_key`",
         shown_default="generated",
     ),
@@ -405,7 +439,8 @@ SETTINGS = (
         "METRICS_TOKEN",
         _text,
         "",
-        "when set, `GET /metrics` needs `Authorization: Bearer <METRICS_TOKEN>` (401 otherwise)",
+        "when set, `GET /metrics` needs `Authorization: Bearer <METRICS_TOKEN>` (401 otherwise); "
+        "required in production when `METRICS_ENABLED=true`",
         shown_default="none",
     ),
     Setting(
@@ -421,6 +456,21 @@ SETTINGS = (
         _text,
         "flask-api-service",
         "the `service.name` of the exported traces",
+    ),
+    Setting(
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        lambda name, raw: _http_url(name, raw),
+        "",
+        "the full URL spans are sent to, when it is not `OTEL_EXPORTER_OTLP_ENDPOINT`'s "
+        "`/v1/traces`",
+        shown_default="none",
+    ),
+    Setting(
+        "OTEL_PYTHON_FLASK_EXCLUDED_URLS",
+        _text,
+        "",
+        "comma-separated URL patterns never traced, on top of `/metrics` and the health checks",
+        shown_default="none",
     ),
     Setting(
         "SENTRY_DSN",
@@ -498,9 +548,12 @@ SETTINGS = (
     Setting(
         "MAIL_URL",
         _mail_url,
-        "console://",
+        None,
         "`smtp://[user:password@]host:port` (STARTTLS when offered), `smtps://...`, or "
-        "`console://`: the mail on standard error, for development",
+        "`console://`: the mail on standard error, for development (refused in production, "
+        "where it would write live reset tokens into the logs). Unset in production: no mail "
+        "is sent, password reset requests answer 503, and a warning at start names it",
+        shown_default="console:// (development), none (production)",
     ),
     Setting(
         "MAIL_FROM",
@@ -515,6 +568,65 @@ SETTINGS = (
         "thread",
         "`thread`: every process that serves requests also sends the outbox's mail, from a "
         "thread of its own; `command`: only `flask --app app send-mail` processes send it",
+    ),
+    # gunicorn.conf.py's own (docs/configuration.md#gunicorn).
+    Setting(
+        "GUNICORN_BIND",
+        _text,
+        None,
+        "listen address; use `0.0.0.0:8000` in a container",
+        shown_default="127.0.0.1:$PORT",
+        group="gunicorn",
+    ),
+    Setting("PORT", integer(1), "8000", "port when `GUNICORN_BIND` is not set", group="gunicorn"),
+    Setting(
+        "WEB_CONCURRENCY",
+        integer(1),
+        str(min(2 * (os.cpu_count() or 1) + 1, 8)),
+        "worker processes",
+        shown_default="twice the CPUs + 1, at most 8",
+        group="gunicorn",
+    ),
+    Setting(
+        "GUNICORN_WORKER_CLASS",
+        choice("gthread", "sync"),
+        "gthread",
+        "`gthread` (threads in each worker, chosen by measurement: "
+        "[performance](performance.md#the-worker-model)) or `sync`",
+        group="gunicorn",
+    ),
+    Setting(
+        "GUNICORN_THREADS",
+        integer(1),
+        "4",
+        "threads per `gthread` worker; keep `DB_POOL_SIZE` + `DB_MAX_OVERFLOW` at least twice this",
+        group="gunicorn",
+    ),
+    Setting(
+        "GUNICORN_TIMEOUT",
+        integer(1),
+        "30",
+        "seconds before a stuck worker is restarted (a `gthread` worker streaming a long "
+        "export is not stuck)",
+        group="gunicorn",
+    ),
+    Setting(
+        "PROMETHEUS_MULTIPROC_DIR",
+        _text,
+        "",
+        "with `METRICS_ENABLED=true`, where the workers keep their metrics; emptied at start "
+        "([operations](operations.md#metrics))",
+        shown_default="a new temporary folder",
+        group="gunicorn",
+    ),
+    Setting(
+        "GUNICORN_PIDFILE",
+        _text,
+        "",
+        "where the master writes its pid; the zero-downtime restart needs it "
+        "([topology](topology.md#deploying-a-new-version-the-zero-downtime-restart))",
+        shown_default="none",
+        group="gunicorn",
     ),
 )
 
@@ -531,8 +643,40 @@ def load_settings(environ, instance_path):
         if raw is None or raw == "":
             raw = setting.default
         values[setting.key] = None if raw is None else setting.parse(setting.name, raw)
-    # The two settings whose default depends on more than a constant.
+    # The settings whose default depends on more than a constant.
+    if values["GUNICORN_BIND"] is None:
+        values["GUNICORN_BIND"] = f"127.0.0.1:{values['PORT']}"
     values["SECRET_KEY"] = _secret_key(values["SECRET_KEY"], values["APP_ENV"], instance_path)
     if values["SQLALCHEMY_DATABASE_URI"] is None:
         values["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(instance_path, "app.db")
+    if values["APP_ENV"] == "production":
+        _refuse_in_production(values)
+    elif values["MAIL_URL"] is None:
+        values["MAIL_URL"] = "console://"
     return values
+
+
+def _refuse_in_production(values):
+    """Settings that are fine on a developer's machine and a leak in production."""
+    if values["MAIL_URL"] == "console://":
+        raise ConfigError(
+            "MAIL_URL",
+            "console:// is refused in production: it writes every mail, live password "
+            "reset tokens included, to the process's output and so into its logs; "
+            "use smtp://... or smtps://...",
+        )
+    if values["METRICS_ENABLED"] and not values["METRICS_TOKEN"]:
+        raise ConfigError(
+            "METRICS_TOKEN",
+            "is required in production when METRICS_ENABLED=true: the counters tell anyone "
+            "which logins failed and why",
+        )
+
+
+def start_warnings(config):
+    """What a production start should be told about a setting it can run without."""
+    if config["APP_ENV"] == "production" and config["MAIL_URL"] is None:
+        yield (
+            "MAIL_URL is not set: no mail is sent, so password reset requests answer 503; "
+            "set MAIL_URL=smtp://... or smtps://..."
+        )

@@ -18,8 +18,11 @@ NOT_AN_ACCOUNT_ADDRESS = (
 
 # Anything shaped like an address, in any script, for scrubbing text that leaves
 # the service (traces, error reports). Broader than what an account may hold on
-# purpose: free text (a feedback message, a URL) may quote any address.
-IN_TEXT = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
+# purpose: free text (a feedback message, a URL) may quote any address. A match
+# may only start where a run of local-part characters starts (the lookbehind):
+# without it, a long run with no "@" (a 100 KB query string) is scanned again
+# from each of its characters, quadratic time in the span exporter's thread.
+IN_TEXT = re.compile(r"(?<![\w.!#$%&'*+/=?^`{|}~-])[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
 
 
 def is_account_address(address):

@@ -1,25 +1,19 @@
 """Gunicorn settings: ``gunicorn 'app:create_app()'`` reads this file by itself.
 
-Environment variables (all optional):
-
-- ``GUNICORN_BIND``: the address to listen on; else ``127.0.0.1:$PORT`` with
-  ``PORT`` defaulting to 8000. Loopback by default: put a reverse proxy in front,
-  or set ``GUNICORN_BIND=0.0.0.0:8000`` in a container.
-- ``WEB_CONCURRENCY``: worker processes, default ``2 * CPUs + 1`` (at most 8).
-- ``GUNICORN_THREADS``: threads per worker, default 4 (``gthread`` workers);
-  ``1`` gives one request at a time per process.
-- ``GUNICORN_WORKER_CLASS``: ``gthread`` (the default) or ``sync``. Why gthread:
-  docs/performance.md (measured: reads, writes and exports on PostgreSQL behind
-  PgBouncer). A thread waiting on the database lets another request use the CPU,
-  and a long export no longer runs into ``GUNICORN_TIMEOUT``: a gthread worker's
-  main thread tells the master it is alive while requests run, so the timeout
-  only stops a worker that is truly stuck, not one streaming a big file.
-- ``GUNICORN_TIMEOUT``: seconds a worker may spend on one request, default 30.
-- ``PROMETHEUS_MULTIPROC_DIR``: with ``METRICS_ENABLED=true``, where the workers
-  keep their metrics so a scrape adds them up. Emptied at start; when unset, a
-  new temporary folder is used and removed when gunicorn exits.
-- ``GUNICORN_PIDFILE``: where the master writes its pid; needed by the
-  zero-downtime restart (``deploy/gunicorn-reexec.sh``, docs/topology.md).
+Its environment variables (``GUNICORN_BIND``, ``PORT``, ``WEB_CONCURRENCY``,
+``GUNICORN_WORKER_CLASS``, ``GUNICORN_THREADS``, ``GUNICORN_TIMEOUT``,
+``PROMETHEUS_MULTIPROC_DIR``, ``GUNICORN_PIDFILE``) are declared, parsed and
+checked with the service's own in ``config.SETTINGS``, and documented from there
+(docs/configuration.md#gunicorn). Loopback by default, with a buffering reverse
+proxy in front: with ``APP_ENV=production`` any other address logs a warning at
+start (docs/topology.md says why). Why ``gthread``
+workers: docs/performance.md (measured: reads, writes and exports on PostgreSQL
+behind PgBouncer). A thread waiting on the database lets another request use the
+CPU, and a long export no longer runs into ``GUNICORN_TIMEOUT``: a gthread
+worker's main thread tells the master it is alive while requests run, so the
+timeout only stops a worker that is truly stuck, not one streaming a big file.
+When ``PROMETHEUS_MULTIPROC_DIR`` is unset, a new temporary folder is used and
+removed when gunicorn exits.
 
 Observability hooks (docs/operations.md): ``on_starting`` prepares the metrics
 folder before any worker exists, ``child_exit`` tells the metrics a worker died
@@ -30,7 +24,7 @@ ready to the restart script.
 """
 
 import gc
-import multiprocessing
+import ipaddress
 import os
 import shutil
 import sys
@@ -40,16 +34,39 @@ from pathlib import Path
 from dotenv import dotenv_values
 from flask.helpers import get_load_dotenv
 
-bind = os.environ.get("GUNICORN_BIND") or f"127.0.0.1:{os.environ.get('PORT', '8000')}"
-workers = int(os.environ.get("WEB_CONCURRENCY") or min(2 * multiprocessing.cpu_count() + 1, 8))
-worker_class = os.environ.get("GUNICORN_WORKER_CLASS") or "gthread"
-threads = int(os.environ.get("GUNICORN_THREADS") or 4)
+from config import ConfigError, load_settings  # the app's own table and checks
+
+
+def _load_settings():
+    """The settings as the app will see them: the environment, else ``.env`` (as
+    create_app reads it), checked by the app's own table.
+
+    A bad value stops gunicorn here with one line naming the variable, before
+    the master starts: each worker would otherwise fail to build the app with a
+    traceback, and the master would stop only after logging every one of them.
+    """
+    root = Path(__file__).parent
+    environ = dict(os.environ)
+    if get_load_dotenv():  # the environment wins over .env
+        environ = {**dotenv_values(root / ".env"), **environ}
+    try:
+        return load_settings(environ, str(root / "instance"))
+    except ConfigError as error:
+        sys.exit(f"Error: {error}")
+
+
+settings = _load_settings()
+
+bind = settings["GUNICORN_BIND"]
+workers = settings["WEB_CONCURRENCY"]
+worker_class = settings["GUNICORN_WORKER_CLASS"]
+threads = settings["GUNICORN_THREADS"]
 # Idle keep-alive connections wait in the worker's poller, holding no thread.
 # Longer than nginx's upstream keepalive_timeout (60 s by default), so nginx
 # always closes an idle connection first and never sends a request into one
 # gunicorn is closing.
 keepalive = 75
-timeout = int(os.environ.get("GUNICORN_TIMEOUT") or 30)
+timeout = settings["GUNICORN_TIMEOUT"]
 graceful_timeout = 30  # seconds to finish in-flight requests on SIGTERM
 
 # Gunicorn answers an over-long request line itself, in HTML, before the app can
@@ -72,55 +89,63 @@ forwarded_allow_ips = ""
 
 # The restart procedure finds the master here; a re-executed master writes
 # "<pidfile>.2" until the old one has exited.
-pidfile = os.environ.get("GUNICORN_PIDFILE") or None
+pidfile = settings["GUNICORN_PIDFILE"] or None
 
 # No shared control socket under $HOME: several instances on one host would
 # fight over it, and nothing here uses gunicornc.
 control_socket_disable = True
 
 
-_TRUE = {"1", "true", "yes", "on"}
-
-
-def _app_setting(name, default):
-    """A setting as the app will see it: the environment, else ``.env`` (like create_app)."""
-    value = os.environ.get(name)
-    if not value and get_load_dotenv():
-        value = dotenv_values(Path(__file__).with_name(".env")).get(name)
-    return value or default
-
-
 def on_starting(server):
-    """Check the settings, prepare the metrics folder, and warn when limits cannot
-    hold across workers."""
-    _check_settings()
+    """Prepare the metrics folder, and warn when limits cannot hold across workers
+    (the settings were checked when this file was read)."""
     _prepare_metrics_dir(server)
     _warn_about_memory_limits(server)
+    _warn_about_an_exposed_bind(server)
 
 
-def _check_settings():
-    """Stop with one line naming a bad setting, before any worker boots.
+def _warn_about_an_exposed_bind(server):
+    """gunicorn's workers must sit behind a buffering proxy (docs/topology.md).
 
-    Each worker would otherwise fail to build the app with a traceback, and the
-    master would stop only after logging every one of them.
+    A sync worker, or a gthread worker's thread, holds a connection from its
+    request's first byte to its last: a client that connects and sends nothing,
+    or sends its body slowly, keeps it for up to GUNICORN_TIMEOUT. A few such
+    connections straight from the network (one per worker thread) make even
+    /healthz wait that long. nginx reads whole requests before it hands them on,
+    so only finished requests reach a worker.
     """
-    from config import ConfigError, load_settings  # the app's own checks
+    if settings["APP_ENV"] != "production":
+        return
+    exposed = [address for address in server.cfg.bind if not _is_loopback(address)]
+    if exposed:
+        server.log.warning(
+            "GUNICORN_BIND listens on %s, beyond this host: gunicorn's workers must "
+            "sit behind a buffering reverse proxy (nginx, deploy/nginx.conf), or a few "
+            "idle or slow clients hold every worker thread (even /healthz waits for "
+            "GUNICORN_TIMEOUT); bind 127.0.0.1 and put the proxy in front, see "
+            "docs/topology.md",
+            ", ".join(exposed),
+        )
 
-    root = Path(__file__).parent
-    environ = dict(os.environ)
-    if get_load_dotenv():  # as create_app reads .env: the environment wins
-        environ = {**dotenv_values(root / ".env"), **environ}
+
+def _is_loopback(address):
+    """Whether a gunicorn bind address (host:port, [v6]:port, unix:path, fd://n)
+    can only be reached from this host."""
+    if address.startswith(("unix:", "fd://")):
+        return True
+    host = address.rsplit(":", 1)[0].strip("[]") if ":" in address else address
+    if host == "localhost":
+        return True
     try:
-        load_settings(environ, str(root / "instance"))
-    except ConfigError as error:
-        sys.exit(f"Error: {error}")
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: it may resolve to anything
+        return False
 
 
 def _warn_about_memory_limits(server):
     """memory:// rate limit storage counts per process."""
-    enabled = _app_setting("RATELIMIT_ENABLED", "true").strip().lower() in _TRUE
-    storage = _app_setting("RATELIMIT_STORAGE_URI", "memory://")
-    if enabled and storage.startswith("memory://") and server.cfg.workers > 1:
+    storage = settings["RATELIMIT_STORAGE_URI"]
+    if settings["RATELIMIT_ENABLED"] and storage.startswith("memory://") and server.cfg.workers > 1:
         server.log.warning(
             "RATELIMIT_STORAGE_URI is memory:// with %d workers: each worker counts "
             "its own requests, so a client may get up to %d times every rate limit; "
@@ -140,9 +165,9 @@ def _prepare_metrics_dir(server):
     the workers inherit it. Files left by an earlier run would add old counts
     to the new ones, so they are removed.
     """
-    if _app_setting("METRICS_ENABLED", "false").strip().lower() not in _TRUE:
+    if not settings["METRICS_ENABLED"]:
         return
-    path = _app_setting("PROMETHEUS_MULTIPROC_DIR", "")
+    path = settings["PROMETHEUS_MULTIPROC_DIR"]
     if path:
         os.makedirs(path, exist_ok=True)
         for stale in Path(path).glob("*.db"):
@@ -150,13 +175,15 @@ def _prepare_metrics_dir(server):
     else:
         path = tempfile.mkdtemp(prefix="flask-api-metrics-")
         _temporary_metrics_dir.append(path)
+    # prometheus_client reads the variable itself; the workers' apps read it too.
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    settings["PROMETHEUS_MULTIPROC_DIR"] = path
     server.log.info("Prometheus multiprocess folder: %s", path)
 
 
 def child_exit(server, worker):
     """A worker died (or was replaced): drop its live gauges, keep its counts."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if settings["PROMETHEUS_MULTIPROC_DIR"]:
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)
@@ -164,15 +191,10 @@ def child_exit(server, worker):
 
 def post_fork(server, worker):
     """Start tracing in the new worker (threads and connections must not cross a fork)."""
-    endpoint = _app_setting("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip()
-    if endpoint:
+    if settings["OTEL_EXPORTER_OTLP_ENDPOINT"]:
         from observability import tracing  # loads OpenTelemetry: only when configured
 
-        tracing.start(
-            endpoint,
-            _app_setting("OTEL_SERVICE_NAME", "flask-api-service"),
-            _app_setting("APP_ENV", "development").strip().lower(),
-        )
+        tracing.start(settings)
 
 
 def on_exit(server):
@@ -180,10 +202,20 @@ def on_exit(server):
         shutil.rmtree(path, ignore_errors=True)
 
 
+def _withhold_database_text(worker):
+    """gunicorn logs a response that failed while streaming (an export whose
+    database went away) with its traceback, through its own handlers: they
+    withhold a database error's message as the app's JSON log does."""
+    from observability.request_log import WithholdDatabaseText  # loaded with the app already
+
+    for handler in worker.log.error_log.handlers:
+        handler.addFilter(WithholdDatabaseText())
+
+
 def post_worker_init(worker):
-    """The app has loaded in the worker: set its objects aside from the garbage
-    collector, start its mail sender, and report a worker of a re-executed master
-    ready.
+    """The app has loaded in the worker: filter gunicorn's error log, set the
+    app's objects aside from the garbage collector, start its mail sender, and
+    report a worker of a re-executed master ready.
 
     ``gc.freeze()`` moves every object alive now (modules, the app, its routes,
     schemas and mappers: about 100,000) to a generation the collector never
@@ -195,6 +227,7 @@ def post_worker_init(worker):
     ``<pidfile>.2.ready`` once the app is loaded, and the script retires the old
     master only when every new worker has done so.
     """
+    _withhold_database_text(worker)
     gc.freeze()
     _start_mail_sender(worker)
     if worker.cfg.pidfile and os.environ.get("GUNICORN_PID"):

@@ -12,10 +12,13 @@ WSGI middlewares, outermost first
   continuing an incoming ``traceparent``; first, so the span covers every later
   step (the rate limiter's token lookup is SQL too).
   ``ProxyFix`` sized by ``TRUSTED_PROXIES`` (``proxies.trust_proxies``).
-  The ``Host`` lower-cased for Flask's ``TRUSTED_HOSTS`` check (``proxies.trust_hosts``).
+  The ``Host`` lower-cased and checked against ``TRUSTED_HOSTS`` before Flask
+  sees the request: a listed name replaces one that is not, and the request is
+  marked for ``refuse_untrusted_host`` (``proxies.trust_hosts``).
 
 While the URL is matched: the ``<id:...>`` converter (400 ``INVALID_ID``) and
-Flask's ``TRUSTED_HOSTS`` check. The cookie session is one that is never opened
+Flask's own ``TRUSTED_HOSTS`` check (a second line that then never fires). The
+cookie session is one that is never opened
 (``cookieless``): the service sets no cookies.
 
 Before the view: ``before_view``. Then the view, with its decorators (auth,
@@ -50,7 +53,7 @@ from plumbing.http_cache import (
     no_content_type_without_body,
     private_by_default,
 )
-from plumbing.proxies import trust_hosts, trust_proxies
+from plumbing.proxies import refuse_untrusted_host, trust_hosts, trust_proxies
 from plumbing.validation import IdConverter, reject_undeclared_query
 from services import mail_outbox
 
@@ -63,6 +66,9 @@ def before_view(config, tracing):
         # start the clock and fix the request id: every later step, error and log
         # record can name it
         start_request,
+        # a ``Host`` not on ``TRUSTED_HOSTS`` (replaced by a listed one before
+        # Flask saw it) is 400 INVALID_HOST
+        refuse_untrusted_host,
         # (limits) a 429 costs no further work
         *([rate_limits.check_request] if config["RATELIMIT_ENABLED"] else []),
         # query parameters the view does not declare are 400 before it runs, so

@@ -38,13 +38,14 @@ from extensions import db
 from models import AuthSession, User
 from models.base import utcnow
 from models.fast_read import FastRead
+from models.user import HasRole
 from services import sessions
 
 INVALID_TOKEN = "The access token is invalid, expired or revoked."
 
 
 @dataclass(frozen=True, slots=True)
-class Caller:
+class Caller(HasRole):
     """The caller's user row as the token lookup read it; every field ``UserSchema``
     shows, never the password hash. Frozen: change the row through the ORM."""
 
@@ -55,10 +56,6 @@ class Caller:
     is_active: bool
     created_at: datetime
     updated_at: datetime
-
-    @property
-    def is_admin(self):
-        return self.role == "admin"
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from schemas.user import (
     UserSchema,
 )
 from services import password_reset, sessions
-from services.accounts import add_account
+from services.accounts import create_account
 
 bp = Blueprint("auth", __name__, url_prefix="/api/auth")
 
@@ -49,9 +49,7 @@ def register():
     if not current_app.config["ALLOW_REGISTRATION"]:
         raise Forbidden("Registration is closed.")
     data = parse_body(REGISTER)
-    user = User(name=data["name"], email=data["email"], role="viewer", is_active=True)
-    user.set_password(data["password"])
-    add_account(user)
+    user = create_account(name=data["name"], email=data["email"], password=data["password"])
     location = url_for("users.get_user", user_id=user.id)
     return commit_with_response((USER.dump(user), 201, {"Location": location}))
 

@@ -12,7 +12,7 @@ from models import User
 from openapi import doc
 from plumbing.validation import parse_body
 from schemas.user import UserCreateSchema, UserSchema, UserUpdateSchema
-from services.accounts import add_account, changes_email, ensure_admin_remains, update_account
+from services.accounts import changes_email, create_account, ensure_admin_remains, update_account
 
 bp = Blueprint("users", __name__, url_prefix="/api/users")
 
@@ -64,11 +64,7 @@ def create_user():
     409 when the email is taken.
     """
     data = parse_body(USER_CREATE)
-    user = User(
-        name=data["name"], email=data["email"], role=data["role"], is_active=data["is_active"]
-    )
-    user.set_password(data["password"])
-    add_account(user)
+    user = create_account(**data)
     location = url_for("users.get_user", user_id=user.id)
     return commit_with_response((USER.dump(user), 201, {"Location": location}))
 

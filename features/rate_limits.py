@@ -35,19 +35,17 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from flask import current_app, g, request
-from limits import parse_many
 from limits.errors import StorageError
 from limits.storage import storage_from_string
 from sqlalchemy.exc import SQLAlchemyError
 
 from auth.access import current_user
+from config import REDIS_TIMEOUTS
 from errors import RateLimited
 from extensions import db
 
 log = logging.getLogger("api.rate_limits")
 
-# A down Redis must cost a request milliseconds, not the client library's defaults.
-REDIS_TIMEOUTS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
 FIRST_RECHECK, LONGEST_RECHECK = 1.0, 32.0  # seconds between checks of a down storage
 
 
@@ -216,12 +214,12 @@ class Limiter:
         if found is None:
             view = current_app.view_functions[endpoint]
             route_limit = getattr(view, "rate_limit", None) or DEFAULT_LIMIT
-            found = (route_limit, sorted(parse_many(self.config[route_limit.setting])))
+            found = (route_limit, self.config[route_limit.setting])
             self.by_endpoint[endpoint] = found
         return found
 
     def items(self, setting):
-        return sorted(parse_many(self.config[setting]))
+        return self.config[setting]
 
 
 def check_request():

@@ -66,7 +66,7 @@ from functools import wraps
 from flask import current_app, request
 from flask_caching import Cache
 
-from config import VERSION
+from config import REDIS_TIMEOUTS, VERSION
 from extensions import db
 from models.catalog import current_token
 
@@ -75,7 +75,6 @@ log = logging.getLogger("api.server_cache")
 ENTRY_TTL = 300  # seconds
 SIMPLE_THRESHOLD = 2000  # entries per process
 RETRY_AFTER_FAILURE = 5.0  # seconds without the store after it failed
-REDIS_TIMEOUTS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
 # Headers a public answer is rebuilt with; everything else is added per request.
 _KEPT_HEADERS = ("Content-Type", "Cache-Control", "Link")
 
@@ -131,7 +130,12 @@ def cached(scope):
             if state is not None and state.usable():
                 key = _key(state, scope)
                 if key is not None:
-                    entry = _get(state, key)
+                    try:
+                        entry = cache.get(key)
+                    except Exception:
+                        # Nor stored: one failed try, one warning (docs/performance.md).
+                        state.failed("read an entry")
+                        return view(*args, **kwargs)
                     if entry is not None:
                         return _rebuild(entry)
                     response = view(*args, **kwargs)
@@ -166,14 +170,6 @@ def _key(state, scope):
     address = f"{request.scheme}://{request.host}{request.path}?{request.query_string!r}"
     digest = hashlib.blake2b(address.encode(), digest_size=16).hexdigest()
     return f"{state.namespace}:{scope}:{version}:{digest}"
-
-
-def _get(state, key):
-    try:
-        return cache.get(key)
-    except Exception:
-        state.failed("read an entry")
-        return None
 
 
 def _rebuild(entry):

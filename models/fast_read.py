@@ -13,11 +13,28 @@ invalidated). Compiling the statement once by hand and running it with
 ``exec_driver_sql`` measured no faster, and a raw pooled DBAPI connection (20 µs
 less) needs SQLAlchemy's private parts to keep those promises.
 
-The read runs in a transaction of its own, outside the request's session; on
-SQLite every SELECT sees the latest commit and on PostgreSQL (READ COMMITTED)
-every statement does, so it sees what a query through the session would have
-seen.
+On PostgreSQL the read runs in autocommit (``isolation_level="AUTOCOMMIT"``):
+a single SELECT needs no transaction around it, and psycopg would otherwise
+send a BEGIN before it and the pool a ROLLBACK after it, two of the three round
+trips the read costs. Only a SELECT of one statement runs here, so autocommit
+changes nothing it sees: under READ COMMITTED every statement sees the latest
+commit anyway, also what a query through the session would have seen. SQLite's
+driver begins no transaction for a SELECT, so there the option would only add a
+PRAGMA to set it and another to reset it on the pool's return.
+
+The pool does not ping a connection before handing it out (``config.engine_options``):
+a connection that died while pooled (a restarted PostgreSQL or PgBouncer) is
+found by the first statement sent on it. These reads are nearly every request's
+first statement, and they are safe to repeat, so a read whose connection turns
+out lost is run once more on a new one. SQLAlchemy has by then marked every
+connection the pool held before the loss as to be replaced, so the request's
+session also gets a live one and the restart costs no request an error.
 """
+
+from sqlalchemy.exc import DBAPIError
+
+# Each dialect's options for these reads: only where they save round trips.
+_OPTIONS = {"postgresql": {"isolation_level": "AUTOCOMMIT"}}
 
 
 class FastRead:
@@ -28,6 +45,17 @@ class FastRead:
 
     def first(self, engine, **params):
         """The first row as a tuple of processed values, or ``None``."""
+        try:
+            return self._first(engine, params)
+        except DBAPIError as error:
+            if not error.connection_invalidated:
+                raise
+        return self._first(engine, params)  # on a new connection: the old one was lost
+
+    def _first(self, engine, params):
+        options = _OPTIONS.get(engine.dialect.name)
         with engine.connect() as connection:
+            if options:
+                connection.execution_options(**options)
             row = connection.execute(self.statement, params).first()
         return None if row is None else tuple(row)

@@ -29,7 +29,7 @@ what is safe; the queue only orders the writers that use it:
 
 Only a database in a file gets a lock file; an in-memory one has one connection.
 This module imports ``fcntl``, so only a POSIX system imports it
-(``models.engine.engine_options``); the app itself imports on Windows too.
+(``models/sqlite.py``); the app itself imports on Windows too.
 """
 
 import fcntl

@@ -15,7 +15,18 @@ from .base import TimestampMixin, UTCDateTime, utcnow
 ROLES = ("admin", "editor", "viewer")
 
 
-class User(TimestampMixin, db.Model):
+class HasRole:
+    """What a role means, for anything with a ``role``: the ``User`` row and the
+    token lookup's read-only ``Caller`` (auth/access.py)."""
+
+    __slots__ = ()
+
+    @property
+    def is_admin(self):
+        return self.role == "admin"
+
+
+class User(HasRole, TimestampMixin, db.Model):
     __tablename__ = "users"
     __table_args__ = (
         # Ending in id so the admin list's filter and keyset pages use them.
@@ -32,10 +43,6 @@ class User(TimestampMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
     role: Mapped[str] = mapped_column(String(20), nullable=False, default="viewer")
     is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
-
-    @property
-    def is_admin(self):
-        return self.role == "admin"
 
     def set_password(self, password):
         self.password_hash = hash_password(password)

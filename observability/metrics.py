@@ -227,9 +227,10 @@ def metrics_view():
     if not _authorized():
         g.auth_failure = "metrics_token"
         raise Unauthenticated("Send the metrics token as 'Authorization: Bearer <token>'.")
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    directory = current_app.config["PROMETHEUS_MULTIPROC_DIR"]
+    if directory:
         registry = CollectorRegistry()
-        _WorkerFilesCollector(registry)
+        _WorkerFilesCollector(registry, directory)
     else:
         registry = REGISTRY
     # Read from the database now, by whichever process answers: a registry of its
@@ -248,9 +249,9 @@ class _WorkerFilesCollector(multiprocess.MultiProcessCollector):
     500. An empty file holds no values yet, so leaving it out loses nothing.
     """
 
-    def __init__(self, registry, path=None):
+    def __init__(self, registry, path):
         # Kept here: the base class's own copy of the directory is private.
-        self.directory = path or os.environ["PROMETHEUS_MULTIPROC_DIR"]
+        self.directory = path
         super().__init__(registry, path)
 
     def collect(self):

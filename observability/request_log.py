@@ -71,17 +71,55 @@ class JsonFormatter(logging.Formatter):
         return _encode(entry)
 
     def formatException(self, exc_info):
-        """The traceback, with what a database error quotes of the data left out.
+        """The traceback, with what a database error quotes of the data left out
+        (``withheld_traceback``)."""
+        return withheld_traceback(super().formatException(exc_info), exc_info[1])
 
-        The engine never renders SQL parameters (``hide_parameters``), but the
-        database's own message can quote a value (PostgreSQL's ``DETAIL: Key
-        (email)=(...)``, ``invalid input syntax for type ...: "..."``): such
-        messages are replaced by the error's class, SQLSTATE and statement.
-        """
-        text = super().formatException(exc_info)
-        for error, summary in _database_errors(exc_info[1]):
-            text = _withhold(text, error, summary)
-        return text
+
+def withheld_traceback(text, error):
+    """``text``, the formatted traceback of ``error``, with what a database error
+    quotes of the data left out.
+
+    The engine never renders SQL parameters (``hide_parameters``), but the
+    database's own message can quote a value (PostgreSQL's ``DETAIL: Key
+    (email)=(...)``, ``invalid input syntax for type ...: "..."``): such
+    messages are replaced by the error's class, SQLSTATE and statement.
+    """
+    for link, summary in _database_errors(error):
+        text = _withhold(text, link, summary)
+    return text
+
+
+class WithholdDatabaseText(logging.Filter):
+    """A handler filter: no record it passes shows a database error's message.
+
+    For records formatted by someone else's formatter (SQLAlchemy's pool and
+    engine loggers, whose records reach the JSON handler; gunicorn's error log of
+    a response that failed while streaming, on gunicorn's own handler, see
+    ``gunicorn.conf.py``): the traceback is made here, withheld like the JSON
+    formatter's, and kept as the record's ``exc_text``, which every
+    ``logging.Formatter`` prints instead of formatting the exception again; a
+    database error passed as an argument (``"reason: %s", error``) is replaced
+    by its summary.
+    """
+
+    def filter(self, record):
+        # Also when a handler before this one cached the traceback as it is.
+        error = record.exc_info[1] if record.exc_info else None
+        if error is not None and any(_database_errors(error)):
+            text = logging.Formatter().formatException(record.exc_info)
+            record.exc_text = withheld_traceback(text, error)
+        if isinstance(record.args, tuple):
+            record.args = tuple(_withheld_argument(arg) for arg in record.args)
+        return True
+
+
+def _withheld_argument(arg):
+    if isinstance(arg, BaseException):
+        for link, summary in _database_errors(arg):
+            if link is arg:
+                return summary
+    return arg
 
 
 def withheld_database_messages(error):
@@ -94,13 +132,37 @@ def withheld_database_messages(error):
 
 
 def _database_errors(error):
-    """``(error, summary)`` for each database error in ``error``'s chain and the
-    driver error under it."""
+    """``(error, summary)`` for each database error in ``error``'s chain: an
+    error of SQLAlchemy's, the driver error under it, and a driver error raised
+    as it is (the pool's reset and pre-ping call the driver directly)."""
+    seen = set()
     for link in _chain(error):
         if isinstance(link, StatementError):
-            yield link, _database_error_summary(link)
+            found = [(link, _database_error_summary(link))]
             if link.orig is not None:
-                yield link.orig, _driver_error_summary(link.orig)
+                found.append((link.orig, _driver_error_summary(link.orig)))
+        elif _is_driver_error(link):
+            found = [(link, _driver_error_summary(link))]
+        else:
+            continue
+        for pair in found:
+            if id(pair[0]) not in seen:
+                seen.add(id(pair[0]))
+                yield pair
+
+
+# The database drivers the service runs on (DB-API modules, each with its ``Error``).
+DRIVER_MODULES = ("sqlite3", "psycopg")
+
+
+def _is_driver_error(error):
+    """Whether ``error`` comes from a database driver. A driver that was never
+    imported raised nothing, so nothing is imported here."""
+    for name in DRIVER_MODULES:
+        module = sys.modules.get(name)
+        if module is not None and isinstance(error, module.Error):
+            return True
+    return False
 
 
 def _chain(error):
@@ -145,6 +207,7 @@ def configure_logging(level):
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonFormatter(colour=sys.stdout.isatty()))
     handler.addFilter(_DropDevServerAccessLines())
+    handler.addFilter(WithholdDatabaseText())
     root = logging.getLogger()
     for old in [h for h in root.handlers if isinstance(h.formatter, JsonFormatter)]:
         root.removeHandler(old)

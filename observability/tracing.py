@@ -25,7 +25,6 @@ OpenTelemetry module is loaded and nothing is started.
   in any remaining value.
 """
 
-import os
 import re
 import threading
 from urllib.parse import urlsplit, urlunsplit
@@ -82,20 +81,22 @@ class _RequestsOnly(Sampler):
         return "RequestsOnly"
 
 
-def traces_url(endpoint):
+def traces_url(settings):
     """Where spans are sent: the standard ``<endpoint>/v1/traces`` unless the
     signal-specific ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` names another URL."""
-    return os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or f"{endpoint}/v1/traces"
+    endpoint = settings["OTEL_EXPORTER_OTLP_ENDPOINT"]
+    return settings["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] or f"{endpoint}/v1/traces"
 
 
-def start(endpoint, service_name, environment):
-    """The process's tracer provider for ``endpoint``, created on first use.
+def start(settings):
+    """The process's tracer provider for the settings' endpoint, created on first use.
 
-    Called by gunicorn's ``post_fork`` in each worker and again, finding it, by
+    ``settings`` is ``app.config`` or config.load_settings' answer. Called by
+    gunicorn's ``post_fork`` in each worker and again, finding it, by
     ``init_app``; the first one created is also the global provider.
     """
-    endpoint = endpoint.strip().rstrip("/")
-    key = (endpoint, service_name)
+    service_name, environment = settings["OTEL_SERVICE_NAME"], settings["APP_ENV"]
+    key = (traces_url(settings), service_name)
     with _lock:
         provider = _providers.get(key)
         if provider is None:
@@ -107,7 +108,7 @@ def start(endpoint, service_name, environment):
                 }
             )
             provider = TracerProvider(resource=resource, sampler=ParentBased(_RequestsOnly()))
-            exporter = SanitizingExporter(OTLPSpanExporter(endpoint=traces_url(endpoint)))
+            exporter = SanitizingExporter(OTLPSpanExporter(endpoint=key[0]))
             provider.add_span_processor(BatchSpanProcessor(exporter))
             if not _providers:
                 trace.set_tracer_provider(provider)
@@ -120,13 +121,10 @@ def init_app(app):
     WSGI app and registers its own hooks; ``pipeline`` calls this first, so the
     span covers every later step, and lists ``remember_trace_ids`` and
     ``annotate_span``."""
-    config = app.config
-    provider = start(
-        config["OTEL_EXPORTER_OTLP_ENDPOINT"], config["OTEL_SERVICE_NAME"], config["APP_ENV"]
-    )
+    provider = start(app.config)
     app.extensions["tracing"] = provider
     excluded = ",".join(
-        filter(None, [EXCLUDED_URLS, os.environ.get("OTEL_PYTHON_FLASK_EXCLUDED_URLS")])
+        filter(None, [EXCLUDED_URLS, app.config["OTEL_PYTHON_FLASK_EXCLUDED_URLS"]])
     )
     FlaskInstrumentor.instrument_app(
         app, tracer_provider=provider, excluded_urls=excluded, enable_commenter=False

@@ -36,10 +36,13 @@ def add_account(user):
         raise Conflict(EMAIL_TAKEN) from None
 
 
-def commit_account(user):
-    """Commit a new or changed user; a taken email, even lost in a race, is 409."""
+def create_account(*, name, email, password, role="viewer", is_active=True):
+    """The one way an account is made (registration, an admin, the CLI): a new
+    user with a hashed password, written in the open transaction (the caller
+    commits); a taken email is 409 and leaves nothing written."""
+    user = User(name=name, email=email, role=role, is_active=is_active)
+    user.set_password(password)
     add_account(user)
-    db.session.commit()
     return user
 
 

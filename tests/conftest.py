@@ -46,7 +46,7 @@ from tests.helpers import (
     insert_feedback,
     insert_products,
     password_hash,
-    services_required,  # noqa: F401 -- still importable from here
+    services_required,
     skip_or_fail,
 )
 
@@ -69,14 +69,17 @@ RUN_ALONE = (
 ONLY_WHEN_ASKED = {
     "doctest": "runs the guides' examples: python3 dev.py test -m doctest (.ci/run's own stage)",
     "stack": "the whole stack, minutes long: python3 dev.py test -m stack (.ci/run's own stage)",
+    "servers": "starts gunicorn, nginx, PgBouncer, Chromium or dev.py serve: "
+    "python3 dev.py test -m servers (.ci/run's own stages)",
 }
 
 
 def pytest_collection_modifyitems(config, items):
     """A ``faults`` test restarts the servers every xdist worker uses: it runs only
-    alone. A ``doctest`` test (a guide's examples against a development server) and a
-    ``stack`` test run only when ``-m`` names their marker (each is a stage of
-    ``.ci/run``), so the suite's other runs do not repeat them."""
+    alone. A ``doctest`` test (a guide's examples against a development server), a
+    ``stack`` test and a ``servers`` test (one that starts real server processes)
+    run only when ``-m`` names their marker (each is a stage of ``.ci/run``), so the
+    default run stays fast and the suite's other runs do not repeat them."""
     asked_for = config.getoption("markexpr") or ""
     for item in items:
         if os.environ.get("PYTEST_XDIST_WORKER") and item.get_closest_marker("faults"):
@@ -295,9 +298,16 @@ def _default_app():
     return {}
 
 
+# The sets of settings a test can run its ``app`` with:
+# ``@pytest.mark.parametrize("app", FEATURE_SETS, indirect=True)``.
+DEFAULTS, ALL_FEATURES = "defaults", "all features on"
+FEATURE_SETS = (DEFAULTS, ALL_FEATURES)
+
+
 @pytest.fixture
-def app(make_app, _default_app):
-    """``make_app()``: an app with the default test settings.
+def app(request, make_app, _default_app):
+    """``make_app()``: an app with the default test settings; with the fixture
+    param ``ALL_FEATURES``, ``all_features_app``.
 
     Building an app costs more than most tests, so each worker keeps the one it
     built and hands it to the next test again, as long as no test changed it
@@ -306,6 +316,8 @@ def app(make_app, _default_app):
     or needs an app of its own calls ``make_app()``: Flask refuses new routes
     on an app that has served a request.
     """
+    if getattr(request, "param", DEFAULTS) == ALL_FEATURES:
+        return request.getfixturevalue("all_features_app")
     kept = _default_app.get("app")
     if kept is not None and _shape(kept) == _default_app["shape"]:
         make_app.built.append(kept)
@@ -313,6 +325,88 @@ def app(make_app, _default_app):
     kept = make_app()
     _default_app.update(app=kept, shape=_shape(kept))
     return kept
+
+
+@pytest.fixture(scope="session")
+def _feature_servers():
+    """What an app with every feature on sends to: a stand-in OTLP collector and
+    Sentry (``post_sink``) and an SMTP server, one each per worker."""
+    from tests.mail_server import smtp_server  # it imports this module
+    from tests.servers import post_sink
+
+    with post_sink() as collector, post_sink() as sentry, smtp_server() as mail:
+        yield {"collector": collector, "sentry": sentry, "mail": mail}
+
+
+def all_features_settings(servers):
+    """Production settings with every optional feature on at once.
+
+    Redis (``TEST_REDIS_URL``) holds the rate limits and the cache when it is
+    given, and must be under ``TEST_REQUIRE_SERVICES=1``; else ``memory://`` and
+    the in-process cache. Redis is shared without the ``redis_url`` lock: the
+    limits below are keys no other test uses, and cache keys carry the worker's
+    own database. The limits are high enough that no test meets one: they are
+    counted and reported on every answer all the same.
+    """
+    redis_url = os.environ.get("TEST_REDIS_URL")
+    if not redis_url and services_required():
+        pytest.fail("the all-features app needs TEST_REDIS_URL (TEST_REQUIRE_SERVICES=1)")
+    many = "100000 per minute"
+    return {
+        "APP_ENV": "production",
+        "TRUSTED_HOSTS": "localhost",  # the test client's host
+        "ALLOWED_ORIGINS": "https://app.example.com",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": servers["collector"].url,
+        "OTEL_SERVICE_NAME": "all-features",
+        "METRICS_ENABLED": True,
+        "METRICS_TOKEN": "metrics-token-for-the-tests",
+        "SENTRY_DSN": f"http://publickey@127.0.0.1:{servers['sentry'].server_address[1]}/42",
+        "RATELIMIT_ENABLED": True,
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "CACHE_URL": redis_url or "simple://",
+        **{
+            name: many
+            for name in (
+                "RATELIMIT_DEFAULT",
+                "RATELIMIT_LOGIN",
+                "RATELIMIT_REGISTER",
+                "RATELIMIT_FEEDBACK",
+                "RATELIMIT_PASSWORD_RESET",
+            )
+        },
+        "MAIL_URL": servers["mail"].url(),
+    }
+
+
+@pytest.fixture(scope="session")
+def _all_features(_feature_servers):
+    """The worker's all-features app, once built; its exports are flushed and
+    stopped before the servers they go to."""
+    kept = {}
+    yield kept
+    if "app" in kept:
+        kept["app"].extensions["tracing"].shutdown()
+        kept["sentry"].close()
+
+
+@pytest.fixture
+def all_features_app(make_app, _feature_servers, _all_features):
+    """An app with ``all_features_settings``, kept per worker like ``app``'s.
+
+    Sentry's client is process-wide: it is the current one only during a test
+    of this app, so other tests' apps in this process report nothing.
+    """
+    import sentry_sdk  # loaded with the first such app anyway
+
+    kept = _all_features.get("app")
+    if kept is None:
+        kept = make_app(**all_features_settings(_feature_servers))
+        _all_features.update(app=kept, sentry=sentry_sdk.get_client())
+    else:
+        make_app.built.append(kept)  # emptied after the test like any app
+        sentry_sdk.get_global_scope().set_client(_all_features["sentry"])
+    yield kept
+    sentry_sdk.get_global_scope().set_client(None)
 
 
 @pytest.fixture

@@ -9,6 +9,8 @@
 - ``http_json(method, url, ...)``: one request, answered ``(status, headers, JSON or None)``.
 - ``stop_process(process)``: terminate, wait, kill.
 - ``serve_in_thread(app)``: an app on werkzeug's server in a thread of the test process.
+- ``post_sink()``: a loopback HTTP server in a thread that accepts any POST (a
+  stand-in OTLP collector or Sentry for in-process apps), counting them by path.
 - ``require_chromium()``, ``run_headless_chromium(url, profile_dir)``: the installed
   Chromium loading a page and dumping its DOM.
 
@@ -17,6 +19,7 @@ Every wait here is bounded, and whoever starts a server stops it.
 
 import contextlib
 import http.client
+import http.server
 import json
 import os
 import shutil
@@ -80,21 +83,33 @@ class Gunicorn:
     """A gunicorn master of the service and its ``workers`` workers on a loopback port.
 
     ``settings`` are the service's settings, added to this process's environment;
-    ``port`` is a free one unless given; ``cwd`` is the code it runs (this checkout).
+    ``port`` is a free one unless given, on ``host`` (loopback unless given; it is
+    reached through loopback either way); ``cwd`` is the code it runs (this checkout),
+    ``app`` the application gunicorn loads from it.
     """
 
-    def __init__(self, settings, *, workers, log_path, port=None, cwd=ROOT):
+    def __init__(
+        self,
+        settings,
+        *,
+        workers,
+        log_path,
+        port=None,
+        cwd=ROOT,
+        host="127.0.0.1",
+        app="app:create_app()",
+    ):
         self.port = port or free_port()
         self.log_path = log_path
         env = {
             **os.environ,
             **settings,
-            "GUNICORN_BIND": f"127.0.0.1:{self.port}",
+            "GUNICORN_BIND": f"{host}:{self.port}",
             "WEB_CONCURRENCY": str(workers),
         }
         with open(log_path, "w") as log:  # gunicorn writes through a descriptor of its own
             self.process = subprocess.Popen(  # noqa: S603 -- the venv's own gunicorn
-                [str(GUNICORN), "app:create_app()", "--config", "gunicorn.conf.py"],
+                [str(GUNICORN), app, "--config", "gunicorn.conf.py"],
                 cwd=cwd,
                 env=env,
                 stdout=log,
@@ -163,6 +178,50 @@ class Gunicorn:
 
     def __exit__(self, *exc_info):
         self.stop()
+
+
+class _Sink(http.server.ThreadingHTTPServer):
+    """Answers every POST 200 ``{}`` and counts them by path."""
+
+    def __init__(self):
+        super().__init__(("127.0.0.1", 0), _SinkHandler)
+        self.received = {}
+        self.lock = threading.Lock()
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _SinkHandler(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        with self.server.lock:
+            self.server.received[self.path] = self.server.received.get(self.path, 0) + 1
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, *args):
+        pass
+
+
+@contextlib.contextmanager
+def post_sink():
+    """A loopback HTTP server in a thread that accepts any POST (an OTLP/HTTP
+    collector's or Sentry's ingest endpoint, for an app that only needs one to
+    send to): ``sink.url``, ``sink.received`` (POSTs by path)."""
+    sink = _Sink()
+    thread = threading.Thread(target=sink.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield sink
+    finally:
+        sink.shutdown()
+        sink.server_close()
+        thread.join(timeout=10)
 
 
 @contextlib.contextmanager

@@ -48,6 +48,7 @@ from auth.tokens import sign_access_token, sign_refresh_token
 from extensions import db
 from models import User
 from services import password_reset, sessions
+from tests.conftest import FEATURE_SETS
 from tests.helpers import (
     PASSWORD,
     SECRET_KEY,
@@ -70,6 +71,8 @@ CONFIG = {
 
 class World:
     """The seeded accounts and their tokens; rebuilt after any change."""
+
+    base_url = None  # the schema's own (the app in-process); the stack stage's is nginx
 
     def __init__(self, app):
         self.app = app
@@ -204,7 +207,7 @@ def _follow_list_rules(case, world, headers):
         query["cursor"] = next_cursor or ""
 
 
-def _call_and_validate(case, caller, world):
+def call_and_validate(case, caller, world):
     headers = world.prepare(caller)
     # Invalid examples too: a stale ETag would answer 412 before the body is read,
     # and the invalid part of the example would go untested.
@@ -214,7 +217,7 @@ def _call_and_validate(case, caller, world):
             _send_real_current_password(case, caller)
         _send_real_tokens(case, world)
         _follow_list_rules(case, world, headers)
-    response = case.call_and_validate(headers=headers)
+    response = case.call_and_validate(base_url=world.base_url, headers=headers)
     world.record(case, response)
 
 
@@ -223,17 +226,22 @@ def _call_and_validate(case, caller, world):
 ONE_APP_PER_OPERATION = settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
-# Each test's id names the operation and the caller, as
-# test_protected_operation[PATCH /api/users/{user_id}][editor].
+# Each test's id names the operation, the caller and the app's settings, as
+# test_protected_operation[PATCH /api/users/{user_id}][editor-defaults]; the
+# settings are the defaults, or every optional feature on at once (conftest's
+# all_features_app: production, trusted hosts, tracing, metrics, Sentry, rate
+# limits and cache in Redis when given, SMTP mail).
+@pytest.mark.parametrize("app", FEATURE_SETS, indirect=True)
 @pytest.mark.parametrize("caller", ["anonymous"])
 @public.parametrize()
 @ONE_APP_PER_OPERATION
 def test_public_operation(case, caller, world):
-    _call_and_validate(case, caller, world)
+    call_and_validate(case, caller, world)
 
 
+@pytest.mark.parametrize("app", FEATURE_SETS, indirect=True)
 @pytest.mark.parametrize("caller", ["anonymous", *SEEDED_ROLES])
 @protected.parametrize()
 @ONE_APP_PER_OPERATION
 def test_protected_operation(case, caller, world):
-    _call_and_validate(case, caller, world)
+    call_and_validate(case, caller, world)

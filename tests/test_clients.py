@@ -67,6 +67,7 @@ def run(argv, *, env, cwd=ROOT):
     return result.stdout
 
 
+@pytest.mark.servers
 def test_the_python_client_tour_runs_against_a_live_server(app, server, tour_account):
     env = {**tour_account, "PYTHONPATH": str(CLIENTS / "python")}
     output = run(
@@ -79,6 +80,7 @@ def test_the_python_client_tour_runs_against_a_live_server(app, server, tour_acc
     assert products_named(app, "Brass lamp") == 1  # sent twice, created once
 
 
+@pytest.mark.servers
 def test_the_typescript_client_tour_type_checks_and_runs_against_a_live_server(
     app, server, tour_account
 ):

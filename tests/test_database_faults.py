@@ -118,6 +118,36 @@ def test_backend_terminated_mid_request_on_postgresql(make_app, database_url, js
     assert statuses == [200, 503, 200, 200]
 
 
+def test_a_restarted_postgresql_costs_no_request_an_error(app, database_url, viewer_headers):
+    """The pool pings no connection before handing it out (a round trip per
+    checkout). When PostgreSQL closes the pooled connections (a restart), the
+    request's first read, the token lookup, meets a dead one and runs again on a
+    new connection; the pool replaces every other connection it held, so the
+    session's query that follows gets a live one too."""
+    if not database_url.startswith("postgresql"):
+        skip_or_fail("needs a PostgreSQL TEST_DATABASE_URL")
+    client = app.test_client()
+    assert client.get("/api/products", headers=viewer_headers).status_code == 200
+    others = "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    killer = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    try:
+        with killer.connect() as connection:
+            killed = connection.execute(text(f"SELECT count(pg_terminate_backend(pid)) {others}"))
+            assert killed.scalar() >= 1
+            # pg_terminate_backend only signals: wait until the backends are gone.
+            connection.execute(
+                text(
+                    f"DO $$ BEGIN WHILE EXISTS (SELECT 1 {others}) LOOP"
+                    " PERFORM pg_sleep(0.01); END LOOP; END $$"
+                )
+            )
+    finally:
+        killer.dispose()
+    response = client.get("/api/products", headers=viewer_headers)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert client.get("/api/products?q=x", headers=viewer_headers).status_code == 200
+
+
 # No round-trip after the COMMIT.
 
 

@@ -61,6 +61,7 @@ def test_flask_stops_on_a_bad_setting_with_one_line(project, name, value, words)
     assert "secret" not in line  # a URL may hold a password: only its scheme is named
 
 
+@pytest.mark.servers
 def test_gunicorn_stops_on_a_bad_setting_with_one_line(project):
     port = free_port()
     result = run(
@@ -72,6 +73,7 @@ def test_gunicorn_stops_on_a_bad_setting_with_one_line(project):
     assert "Booting worker" not in result.stderr
 
 
+@pytest.mark.servers
 def test_dev_serve_stops_on_a_bad_setting_with_one_line(project):
     result = run(
         [sys.executable, "dev.py", "serve", "--port", free_port()], project, ACCESS_TOKEN_TTL="soon"
@@ -80,6 +82,7 @@ def test_dev_serve_stops_on_a_bad_setting_with_one_line(project):
     assert "Running upgrade" not in result.stdout  # nothing migrated
 
 
+@pytest.mark.servers
 def test_dev_serve_names_an_unreachable_database_in_one_line(project):
     url = f"postgresql+psycopg://app:hunter2@127.0.0.1:{free_port()}/app"
     result = run(
@@ -117,6 +120,7 @@ def dev_server(project, tmp_path_factory):
         yield server.wait_ready()
 
 
+@pytest.mark.servers
 def test_banner_is_plain_text_without_escapes(dev_server):
     """Under a pipe (a log file here), the development server's banner is neither
     wrapped in JSON nor full of ANSI colour codes."""
@@ -124,6 +128,7 @@ def test_banner_is_plain_text_without_escapes(dev_server):
     assert banner == [f" * Running on http://127.0.0.1:{dev_server.port}"], dev_server.log
 
 
+@pytest.mark.servers
 def test_reset_refuses_while_serve_runs(dev_server, project):
     database = project / "instance" / "app.db"
     before = database.stat().st_ino
@@ -135,6 +140,7 @@ def test_reset_refuses_while_serve_runs(dev_server, project):
     assert http_json("GET", f"http://127.0.0.1:{dev_server.port}/readyz")[0] == 200
 
 
+@pytest.mark.servers
 def test_development_login_limit_lets_the_guides_run(dev_server):
     """The guides log in a dozen times in a row; production's 10 per minute would stop them."""
     url = f"http://127.0.0.1:{dev_server.port}/api/auth/login"
@@ -145,6 +151,7 @@ def test_development_login_limit_lets_the_guides_run(dev_server):
     assert headers["RateLimit-Limit"] == "100"
 
 
+@pytest.mark.servers
 def test_dev_server_login_limit_can_be_set(project, tmp_path):
     with DevServer(
         project, tmp_path / "serve.log", env=clean_environment(RATELIMIT_LOGIN="3 per minute")
@@ -174,6 +181,7 @@ def test_docs_redirects_to_the_docs_page(client):
     assert client.get(response.headers["Location"]).status_code == 200
 
 
+@pytest.mark.servers
 def test_trace_printer_prints_spans(project):
     """``dev.py traces``: a local stand-in for a collector (docs/operations.md)."""
     from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (

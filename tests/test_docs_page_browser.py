@@ -8,6 +8,8 @@ import pytest
 
 from tests.servers import require_chromium, run_headless_chromium, serve_in_thread
 
+pytestmark = pytest.mark.servers
+
 
 @pytest.fixture
 def live_server(app):

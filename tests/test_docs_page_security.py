@@ -45,6 +45,21 @@ def test_the_page_sends_a_strict_policy_and_no_framing(client, path):
     assert f"'sha256-{digest}'" in policy["script-src"].split()
 
 
+def test_the_oauth2_redirect_page_is_served_under_the_same_policy(client):
+    """The page points Swagger UI at it (``oauth2RedirectUrl``): a file of the
+    package, sent as it is, whose policy still needs its text."""
+    assert "/api/docs/oauth2-redirect.html" in client.get("/api/docs").get_data(as_text=True)
+    response = client.get("/api/docs/oauth2-redirect.html")
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    assert 'src="oauth2-redirect.js"' in response.get_data(as_text=True)
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    policy = _directives(response.headers["Content-Security-Policy"])
+    assert policy["default-src"] == "'none'" and policy["script-src"].split() == ["'self'"]
+    assert client.get("/api/docs/oauth2-redirect.js").status_code == 200
+
+
 def test_the_token_is_not_kept_in_local_storage(client):
     html = client.get("/api/docs").get_data(as_text=True)
     assert '"persistAuthorization": false' in html
@@ -61,6 +76,7 @@ def live_server(app):
         yield url
 
 
+@pytest.mark.servers
 def test_chromium_renders_the_page_without_a_policy_violation(live_server, tmp_path):
     require_chromium()
     result = run_headless_chromium(

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
 
 from extensions import db
 from models import Product
@@ -207,3 +208,39 @@ def test_the_export_is_streamed_batch_by_batch(
         event.remove(engine, "before_cursor_execute", count)
     assert len(queries) == 3  # 2 + 2 + 1 rows, one keyset query each
     assert len((first + rest).splitlines()) == len(made)
+
+
+@pytest.mark.parametrize("fmt", ["ndjson", "csv"])
+def test_an_export_the_database_fails_under_ends_in_an_error_not_a_clean_end(
+    app, client, editor_headers, products, monkeypatch, fmt
+):
+    """The rows already sent stay sent, and the stream then fails rather than ending:
+    under gunicorn that closes the connection without the last chunk, so the client
+    sees an incomplete transfer (through nginx too: tests/test_topology.py, a
+    ``servers`` test, kills the worker instead)."""
+    products(*({"name": f"Product {number}"} for number in range(5)))
+    monkeypatch.setattr(product_export, "BATCH_SIZE", 2)
+    queries = []
+
+    def fail_the_second_batch(_connection, _cursor, statement, *_args):
+        if "FROM products" in statement:
+            queries.append(statement)
+            if len(queries) == 2:
+                raise OperationalError(statement, {}, ConnectionError("server closed"))
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", fail_the_second_batch)
+    try:
+        response = client.get(f"{EXPORT}?format={fmt}", headers=editor_headers)
+        assert response.status_code == 200
+        received = []
+        with pytest.raises(OperationalError):
+            for chunk in response.response:
+                received.append(chunk)
+        response.close()
+    finally:
+        event.remove(engine, "before_cursor_execute", fail_the_second_batch)
+    rows = b"".join(received).splitlines()
+    assert len(rows) == (3 if fmt == "csv" else 2)  # (the header row,) the first batch
+    assert not any(b"error" in row.lower() for row in rows)  # no error text as a row

@@ -12,7 +12,7 @@ from sqlalchemy.pool import QueuePool
 from extensions import db
 from models import User
 from models.fast_read import FastRead
-from tests.helpers import assert_problem
+from tests.helpers import assert_problem, skip_or_fail
 
 USERS = User.__table__
 USER_BY_EMAIL = select(
@@ -64,9 +64,10 @@ def test_a_database_error_is_sqlalchemys_without_parameters(app):
     assert "parameter-secret-1234" not in str(raised.value)
 
 
-def test_a_lost_connection_is_discarded_and_the_next_read_works(tmp_path):
-    """A connection the driver reports lost fails that one read (a 503 for the
-    request, as SQLAlchemy errors are) and is never handed out again."""
+def test_a_lost_connection_is_replaced_and_the_read_runs_on_a_new_one(tmp_path):
+    """The pool pings no connection before handing it out: a connection the
+    driver reports lost (a restarted database) is discarded, never handed out
+    again, and the read, safe to repeat, runs once more on a new connection."""
     engine = create_engine(
         f"sqlite:///{tmp_path}/lost.db", poolclass=QueuePool, pool_size=1, max_overflow=0
     )
@@ -78,12 +79,31 @@ def test_a_lost_connection_is_discarded_and_the_next_read_works(tmp_path):
     driver_connection = pooled.dbapi_connection
     pooled.close()  # back in the pool, healthy
     driver_connection.close()  # then the database goes away under the pool
+    used = []
+    event.listen(engine, "before_cursor_execute", lambda conn, *args: used.append(conn.connection))
 
-    with pytest.raises(DBAPIError) as raised:
-        read.first(engine)
-    assert raised.value.connection_invalidated
+    assert read.first(engine) == (7,)
+    assert [proxied.dbapi_connection for proxied in used][-1] is not driver_connection
     assert read.first(engine) == (7,)
     engine.dispose()
+
+
+def test_a_read_that_fails_for_another_reason_is_not_repeated(app):
+    tried = []
+
+    def record(conn, cursor, statement, *args):
+        tried.append(1)
+
+    broken = FastRead(select(column("x")).select_from(table("no_such_table")))
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            with pytest.raises(DBAPIError) as raised:
+                broken.first(db.engine)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+    assert not raised.value.connection_invalidated
+    assert tried == [1]
 
 
 def test_no_connection_to_be_had_is_sqlalchemys_error(tmp_path):
@@ -131,3 +151,28 @@ def test_an_authenticated_read_opens_no_orm_session(app, client, viewer, viewer_
     finally:
         event.remove(Session, "after_begin", record)
     assert begun == []
+
+
+def test_on_postgresql_a_read_sends_no_begin_and_no_rollback(app, database_url, create_user):
+    """The speed of autocommit: psycopg sends a BEGIN before a statement outside
+    autocommit and the pool a ROLLBACK when the connection comes back; the read
+    needs neither (two of its three round trips; bench/README.md)."""
+    if not database_url.startswith("postgresql"):
+        skip_or_fail("needs a PostgreSQL TEST_DATABASE_URL")
+    user = create_user(email="autocommit@example.com")
+    autocommit = []
+
+    def record(conn, cursor, statement, *args):
+        autocommit.append(conn.connection.dbapi_connection.autocommit)
+
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            row = FastRead(USER_BY_EMAIL).first(db.engine, email=user.email)
+            # The session's own queries still run in a transaction.
+            db.session.execute(text("SELECT 1"))
+            db.session.rollback()
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+    assert row[0] == user.id
+    assert autocommit == [True, False]

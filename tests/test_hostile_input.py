@@ -34,8 +34,8 @@ from extensions import db
 from models import Feedback, IdempotencyKey, Product, User
 from models.base import utcnow
 from services import mail_outbox, password_reset
-from tests.conftest import SECRET_KEY
-from tests.helpers import assert_problem
+from tests.conftest import ALL_FEATURES, FEATURE_SETS, SECRET_KEY
+from tests.helpers import assert_problem, services_required
 from tests.servers import Gunicorn
 
 # The operations of the document, read once at import so pytest lists one test per
@@ -393,6 +393,7 @@ def _check(response, probe, operation, caller):
             assert probe.names in problem.get("errors", {}), where
 
 
+@pytest.mark.parametrize("app", FEATURE_SETS, indirect=True)
 @pytest.mark.parametrize(
     ("path", "method", "operation"),
     OPERATIONS,
@@ -412,6 +413,29 @@ def test_hostile_requests_are_refused_cleanly_and_change_nothing(
             _check(response, probe, operation, caller)
     with app.app_context():
         assert _snapshot() == before
+
+
+@pytest.mark.parametrize("app", [ALL_FEATURES], indirect=True)
+def test_the_all_features_app_has_every_feature_on(app, client, seeded, _feature_servers):
+    """A guard on the matrix: the corpus and the conformance run's second app
+    really run with every optional feature, and each one is used."""
+    config = app.config
+    assert config["APP_ENV"] == "production" and config["TRUSTED_HOSTS"] == ["localhost"]
+    assert {"tracing", "error_reports", "server_cache"} <= set(app.extensions)
+    assert config["MAIL_URL"].startswith("smtp://") and config["ALLOWED_ORIGINS"]
+    uses_redis = config["RATELIMIT_STORAGE_URI"].startswith("redis://")
+    assert uses_redis == config["CACHE_URL"].startswith("redis://")
+    assert uses_redis or not services_required()
+    response = client.get("/api/products", headers={"Origin": "https://app.example.com"})
+    assert response.status_code == 200 and "RateLimit-Limit" in response.headers
+    assert response.headers["Access-Control-Allow-Origin"] == "https://app.example.com"
+    forged = client.get("/api/products", headers={"Host": "evil.example"})
+    assert_problem(forged, 400, "INVALID_HOST")
+    assert client.get("/metrics").status_code == 401
+    token = {"Authorization": f"Bearer {config['METRICS_TOKEN']}"}
+    assert b"http_requests_total" in client.get("/metrics", headers=token).get_data()
+    assert app.extensions["tracing"].force_flush()
+    assert _feature_servers["collector"].received.get("/v1/traces")
 
 
 def test_the_corpus_covers_every_string_field_and_parameter():
@@ -572,6 +596,7 @@ def _raw(port, request):
     return int(lines[0].split()[1]), headers, body
 
 
+@pytest.mark.servers
 def test_against_gunicorn(gunicorn_url):
     port = gunicorn_url
     broken_chunk = (

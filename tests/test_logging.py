@@ -1,12 +1,18 @@
 """One structured line per request, and never a secret in the logs."""
 
+import http.client
 import json
 import logging
 
+import psycopg
 import pytest
+from sqlalchemy import event
 
+from extensions import db
 from observability.request_log import JsonFormatter
+from tests.failing_export_app import QUOTED_VALUE
 from tests.helpers import PASSWORD
+from tests.servers import Gunicorn
 
 FIELDS = {"request_id", "method", "path", "status", "duration_ms", "user_id", "remote_addr"}
 
@@ -72,3 +78,103 @@ def test_500_is_logged_with_traceback_and_request_id(make_app, log_lines):
     assert len(errors) == 1
     assert errors[0]["request_id"] == "crash-1"
     assert "ValueError: kaput" in errors[0]["traceback"]
+
+
+# What PostgreSQL's own message quotes of the data (the value of a failed row).
+DETAIL = f"duplicate key value violates unique constraint\nDETAIL: Key (email)=({QUOTED_VALUE})"
+
+
+@pytest.fixture
+def stdout_lines(capsys):
+    """The JSON lines the app's own handler wrote to stdout (made during the test)."""
+
+    def read():
+        return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line]
+
+    return read
+
+
+def test_a_database_error_in_the_pools_reset_is_logged_without_its_message(make_app, stdout_lines):
+    """SQLAlchemy's pool logs a failed reset (a rollback while PostgreSQL restarts)
+    with the driver's own error, which it raised as it is."""
+    app = make_app()
+    with app.app_context():
+        engine = db.engine
+
+    def reset_fails(*_args):
+        raise psycopg.errors.UniqueViolation(DETAIL)
+
+    event.listen(engine, "reset", reset_fails)
+    try:
+        assert app.test_client().get("/api/products").status_code == 200
+    finally:
+        event.remove(engine, "reset", reset_fails)
+    lines = [line for line in stdout_lines() if line["logger"].startswith("sqlalchemy.pool")]
+    assert lines and all(line["message"] == "Exception during reset or similar" for line in lines)
+    for line in lines:
+        assert QUOTED_VALUE not in json.dumps(line), json.dumps(line)
+        assert line["traceback"].endswith(
+            "psycopg.errors.UniqueViolation: UniqueViolation "
+            "(message withheld: it may quote data, SQLSTATE 23505)"
+        )
+
+
+def test_a_database_error_passed_as_an_argument_is_withheld(make_app, stdout_lines):
+    """The pool logs why it dropped a connection as ``reason: %s`` with the error."""
+    make_app()
+    logging.getLogger("sqlalchemy.pool.impl.QueuePool").warning(
+        "Invalidate connection %r (reason: %s:%s)",
+        "<connection>",
+        "UniqueViolation",
+        psycopg.errors.UniqueViolation(DETAIL),
+    )
+    [line] = [line for line in stdout_lines() if line["message"].startswith("Invalidate")]
+    assert QUOTED_VALUE not in line["message"]
+    assert "SQLSTATE 23505" in line["message"]
+
+
+@pytest.mark.servers
+def test_gunicorns_log_of_a_failed_export_withholds_the_database_message(
+    database_url, editor, tmp_path
+):
+    """The database fails after the export's first rows left: gunicorn logs the
+    failed response with its traceback, on its own handler, to stderr."""
+    settings = {
+        "FLASK_SKIP_DOTENV": "1",
+        "SECRET_KEY": "gunicorn-log-test-key-0123456789abcdef",
+        "DATABASE_URL": database_url,
+        "RATELIMIT_ENABLED": "false",
+        "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",
+    }
+    server = Gunicorn(
+        settings,
+        workers=1,
+        log_path=tmp_path / "gunicorn.log",
+        app="tests.failing_export_app:create_app()",
+    )
+    with server:
+        server.wait_ready()
+        login = {"email": editor.email, "password": PASSWORD}
+        status, _, token = server.request_json("POST", "/api/auth/login", login)
+        assert status == 200, token
+        headers = {"Authorization": f"Bearer {token['access_token']}"}
+        for _ in range(3):
+            server.request_json("POST", "/api/products", _product(), headers)
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        try:
+            connection.request("GET", "/api/products/export", headers=headers)
+            response = connection.getresponse()
+            assert response.status == 200
+            with pytest.raises(http.client.IncompleteRead):
+                response.read()
+        finally:
+            connection.close()
+        server.wait_until_answers()  # the worker logged the failure before serving again
+    log = server.log()
+    assert "Error handling request" in log, log[-3000:]
+    assert QUOTED_VALUE not in log, log[-3000:]
+    assert "OperationalError (message withheld: it may quote data" in log
+
+
+def _product():
+    return {"name": "Lamp", "price": "1.00", "category": "lighting"}

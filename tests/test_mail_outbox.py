@@ -383,6 +383,7 @@ def senders_started(instance):
     }
 
 
+@pytest.mark.servers
 def test_a_reset_mail_survives_every_worker_killed_right_after_the_202(
     instance, mail_server, viewer, app
 ):

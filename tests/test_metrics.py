@@ -90,16 +90,16 @@ def test_metrics_are_prometheus_text_outside_api(metrics_app):
     assert_problem(client.get("/api/metrics"), 404, "NOT_FOUND")
 
 
-def test_a_scrape_skips_a_worker_file_still_being_created(metrics_app, tmp_path, monkeypatch):
+def test_a_scrape_skips_a_worker_file_still_being_created(make_app, tmp_path):
     """A worker creates its file empty, then sizes it: a scrape in between is 200
     with every other worker's values, not a 500 from the half-made file."""
     written = MmapedDict(str(tmp_path / "counter_101.db"))
     written.write_value(mmap_key("jobs_total", "jobs_total", [], [], "Jobs."), 3.0, 0.0)
     written.close()
     (tmp_path / "counter_102.db").touch()  # the file a worker has just opened
-    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    app = make_app(METRICS_ENABLED=True, PROMETHEUS_MULTIPROC_DIR=str(tmp_path))
 
-    response = metrics_app.test_client().get("/metrics")
+    response = app.test_client().get("/metrics")
 
     assert response.status_code == 200
     assert value(samples(response.get_data(as_text=True)), "jobs_total") == 3.0
@@ -361,6 +361,7 @@ def _spread(instance, route, batch=16):
     pytest.fail("the requests never reached both workers")
 
 
+@pytest.mark.servers
 def test_scrape_adds_up_both_workers(instance):
     assert not (instance.metrics_dir / "counter_999999.db").exists()
     route = "/api/products"
@@ -374,6 +375,7 @@ def test_scrape_adds_up_both_workers(instance):
     assert value(scraped, "app_info", version="1.0.0") == 1
 
 
+@pytest.mark.servers
 def test_counts_of_a_killed_worker_remain(instance):
     route = "/api/config"
     sent, workers = _spread(instance, route)
@@ -392,6 +394,7 @@ def test_counts_of_a_killed_worker_remain(instance):
     assert not list(instance.metrics_dir.glob(f"gauge_live*_{victim}.db"))
 
 
+@pytest.mark.servers
 def test_exposition_passes_promtool(instance):
     promtool = shutil.which("promtool")
     if promtool is None:

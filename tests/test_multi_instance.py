@@ -18,7 +18,7 @@ from tests.servers import ROOT, Gunicorn
 
 LOGIN_LIMIT = 4
 
-pytestmark = pytest.mark.redis
+pytestmark = [pytest.mark.redis, pytest.mark.servers]
 
 
 class Instance(Gunicorn):

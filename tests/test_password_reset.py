@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from limits import parse_many
 from sqlalchemy import func, select, update
 
 from config import ConfigError, load_settings
@@ -381,7 +382,7 @@ def test_reset_settings(tmp_path):
     settings = load_settings({}, str(tmp_path))
     assert settings["PASSWORD_RESET_TTL"] == 3600
     assert settings["PASSWORD_RESET_URL"] == ""
-    assert settings["RATELIMIT_PASSWORD_RESET"] == "5 per hour"
+    assert settings["RATELIMIT_PASSWORD_RESET"] == tuple(parse_many("5 per hour"))
     for name, value in [
         ("PASSWORD_RESET_URL", "https://app.example.com/reset"),
         ("PASSWORD_RESET_URL", "ftp://app.example.com/{token}"),

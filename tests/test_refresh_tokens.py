@@ -161,6 +161,7 @@ def test_racing_refreshes_with_one_token_all_go_on_with_one_successor(app, viewe
     assert client.get(ME, headers=bearer(following)).status_code == 200
 
 
+@pytest.mark.servers
 def test_racing_refreshes_across_gunicorn_workers_share_one_successor(
     make_app, database_url, create_user, tmp_path
 ):

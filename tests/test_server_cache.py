@@ -15,6 +15,7 @@ from sqlalchemy import delete, insert, select, text, update
 
 from config import ConfigError
 from extensions import db
+from features import server_cache
 from models import Product
 from models.catalog import CatalogVersion
 from tests.conftest import SECRET_KEY, skip_or_fail
@@ -255,6 +256,21 @@ def test_an_unreachable_cache_store_never_fails_a_read(make_app, editor_headers)
     assert names_seen(client, product["id"]) == ["Changed behind the API"] * 4
 
 
+def test_each_retry_of_an_unreachable_store_logs_one_warning(
+    make_app, add_products, caplog, monkeypatch
+):
+    """The docs: a failed store logs one warning and is left alone for a while;
+    with no pause at all, each request is a retry and logs one warning."""
+    monkeypatch.setattr(server_cache, "RETRY_AFTER_FAILURE", 0.0)
+    client = make_app(CACHE_URL="redis://127.0.0.1:1/0").test_client()
+    (product_id,) = add_products({})
+    caplog.set_level("WARNING", logger="api.server_cache")
+    for _ in range(3):
+        assert client.get(f"/api/products/{product_id}").status_code == 200
+    warnings = [r for r in caplog.records if r.name == "api.server_cache"]
+    assert len(warnings) == 3, [r.getMessage() for r in warnings]
+
+
 def test_a_redis_store_serves_every_app_on_it(make_app, redis_url, editor_headers):
     first = make_app(CACHE_URL=redis_url)
     second = make_app(CACHE_URL=redis_url)
@@ -338,11 +354,13 @@ def _write_then_read_everywhere(writer, readers, headers, rounds=3, repeat=6):
             assert _names_over_http(server, product["id"], repeat) == {name}
 
 
+@pytest.mark.servers
 def test_several_workers_with_their_own_caches_read_each_write(start_servers, editor):
     server = start_servers(workers="3", CACHE_URL="simple://")
     _write_then_read_everywhere(server, [server], _editor_token(server, editor))
 
 
+@pytest.mark.servers
 def test_two_instances_on_one_redis_read_each_others_writes(
     start_servers, database_url, redis_url, editor
 ):

@@ -6,18 +6,19 @@ trick saves is not done, by counting the calls that undoing it would bring back.
 
 import gc
 import inspect
+import logging
 import runpy
 import threading
 from pathlib import Path
 from types import SimpleNamespace
 
+import limits.util
 import pytest
 from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-import features.rate_limits
 from tests.helpers import VALID_FEEDBACK, insert_products
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,12 +54,16 @@ def test_a_limited_request_starts_no_thread(make_app, counted):
     assert started == []
 
 
-def test_limits_are_parsed_once_per_endpoint(make_app, counted):
+def test_rate_limits_are_parsed_at_start_never_per_request(make_app, counted):
+    """config.py parses each RATELIMIT_* setting once; requests, failed attempts
+    included, count with the parsed items."""
     client = make_app(RATELIMIT_ENABLED=True).test_client()
-    parsed = counted(features.rate_limits, "parse_many")
+    parsed = counted(limits.util, "granularity_from_string")
     for _ in range(3):
         assert client.get("/api/products").status_code == 200
-    assert len(parsed) == 1
+    wrong = {"email": "nobody@example.com", "password": "not the password"}
+    assert client.post("/api/auth/login", json=wrong).status_code == 401
+    assert parsed == []
 
 
 def test_the_sync_check_of_each_hook_is_made_once(app, client, counted):
@@ -116,7 +121,11 @@ def test_each_worker_sets_the_loaded_app_aside_from_the_collector(monkeypatch):
     monkeypatch.delenv("GUNICORN_PID", raising=False)
     gc.unfreeze()
     try:
-        hooks["post_worker_init"](SimpleNamespace(cfg=SimpleNamespace(pidfile=None), wsgi=None))
+        # A worker as gunicorn hands it over: its settings and its error log.
+        log = SimpleNamespace(error_log=logging.getLogger("speed-guards.gunicorn.error"))
+        hooks["post_worker_init"](
+            SimpleNamespace(cfg=SimpleNamespace(pidfile=None), wsgi=None, log=log)
+        )
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()

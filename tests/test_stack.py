@@ -9,6 +9,9 @@ behind a token, traces to a local OTLP receiver, Sentry to a fake, mail to a
 local SMTP server, and Redis for limits and cache. Then, through nginx:
 
 - every feature answers as configured;
+- the conformance run of tests/test_api_conformance.py, over HTTP (the five rate
+  limits set wide through the env, as a deployer would for a load test);
+- the hostile-input corpus;
 - two rolling restarts (``deploy/rolling-restart.sh`` as shipped) under a mixed
   load: no failed request;
 - an export cut by a killed worker and by a PostgreSQL restart: curl reports an
@@ -38,10 +41,12 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+import schemathesis
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from deploy.stack import Stack, create_database, drop_database, free_port, unprivileged
+from tests import test_api_conformance as conformance
 from tests.helpers import PASSWORD, skip_or_fail
 from tests.mail_server import smtp_server
 from tests.servers import ROOT, stop_process
@@ -71,6 +76,13 @@ MAX_ATTEMPTS = 60
 SLOW_CLIENTS = 60
 SLOW_SECONDS = 12
 LOAD_SECONDS_BEFORE, LOAD_SECONDS_AFTER = 3, 3
+WIDE_LIMITS = (
+    "RATELIMIT_DEFAULT",
+    "RATELIMIT_LOGIN",
+    "RATELIMIT_REGISTER",
+    "RATELIMIT_FEEDBACK",
+    "RATELIMIT_PASSWORD_RESET",
+)
 
 
 def _postgresql_bin():
@@ -187,10 +199,13 @@ def stack():
                 "SENTRY_DSN": f"http://publickey@127.0.0.1:{sentry.server_address[1]}/42",
                 "MAIL_URL": f"smtp://127.0.0.1:{mail.port}",
                 "MAIL_FROM": "api@example.com",
-                # One client address drives the whole load: the limits stay on, wide.
-                "RATELIMIT_DEFAULT": "100000 per minute",
-                "RATELIMIT_FEEDBACK": "100000 per minute",
-                "RATELIMIT_LOGIN": "1000 per minute",
+                # The shipped default (a sender thread per worker): the suite's own
+                # environment turns it off for the in-process tests (conftest.py).
+                "MAIL_SENDER": "thread",
+                # One client address drives the whole load and the conformance run
+                # (registrations, resets, logins by the hundred): the limits stay on,
+                # wide, as a deployer would set them for a load test.
+                **{name: "100000 per minute" for name in WIDE_LIMITS},
                 "LOG_LEVEL": "WARNING",
             }
             running = Stack(workdir, database, cache.url, free_port(), settings=features)
@@ -227,9 +242,11 @@ def _direct_engine(stack):
 
 
 def _app(stack):
+    """An app of this process on the stack's database, with the instances' key (so
+    the tokens and cursors it signs are the instances' own)."""
     from app import create_app
 
-    return create_app({"DATABASE_URL": stack.database, "SECRET_KEY": secrets.token_urlsafe(32)})
+    return create_app({"DATABASE_URL": stack.database, "SECRET_KEY": stack.settings["SECRET_KEY"]})
 
 
 def _add_user(stack, role):
@@ -294,6 +311,68 @@ def test_every_optional_feature_answers_through_nginx(stack):
         client.close()
     assert any("LIMITER" in key for key in keys), keys[:20]
     RESULTS["features"] = "metrics with token, TRUSTED_HOSTS, OTLP traces, SMTP mail, Redis"
+
+
+def test_a_trace_request_is_refused_by_nginx_as_problem_details(stack):
+    """nginx refuses TRACE itself, before any instance sees it; its own page was HTML
+    without ``Allow`` (found by the conformance run below)."""
+    request = f"TRACE /api/config HTTP/1.1\r\nHost: {HOST}\r\nConnection: close\r\n\r\n"
+    answer = raw_exchange(stack.port, request.encode())
+    assert answer.status == 405
+    assert answer.headers["Content-Type"] == "application/problem+json"
+    assert json.loads(answer.body)["code"] == "METHOD_NOT_ALLOWED"
+    assert "TRACE" not in answer.headers["Allow"] and "GET" in answer.headers["Allow"]
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
+
+
+# --- the conformance run, through nginx -------------------------------------------------
+
+# tests/test_api_conformance.py's run (same document, settings, callers, seeded world
+# and hooks for real tokens, ids, ETags and cursors), sent over HTTP to nginx with the
+# Host the stack trusts. The world is reset in the stack's own database, directly.
+STACK_SCHEMA = schemathesis.openapi.from_dict(
+    conformance.APP_UNDER_TEST.app.test_client().get("/api/openapi.json").get_json(),
+    config=schemathesis.Config.from_dict(conformance.CONFIG),
+)
+stack_public = STACK_SCHEMA.include(lambda ctx: not ctx.operation.definition.raw.get("security"))
+stack_protected = STACK_SCHEMA.include(
+    lambda ctx: bool(ctx.operation.definition.raw.get("security"))
+)
+
+
+class StackWorld(conformance.World):
+    """The conformance run's world, its requests addressed to the stack's host."""
+
+    def __init__(self, app, host, base_url):
+        super().__init__(app)
+        self.host, self.base_url = host, base_url
+
+    def prepare(self, caller):
+        return {"Host": self.host, **super().prepare(caller)}
+
+
+@pytest.fixture(scope="module")
+def stack_world(stack):
+    app = _app(stack)
+    yield StackWorld(app, stack.host, f"http://127.0.0.1:{stack.port}")
+    with app.app_context():
+        from extensions import db
+
+        db.engine.dispose()
+
+
+@pytest.mark.parametrize("caller", ["anonymous"])
+@stack_public.parametrize()
+@conformance.ONE_APP_PER_OPERATION
+def test_conformance_through_nginx_public(case, caller, stack_world):
+    conformance.call_and_validate(case, caller, stack_world)
+
+
+@pytest.mark.parametrize("caller", ["anonymous", *conformance.SEEDED_ROLES])
+@stack_protected.parametrize()
+@conformance.ONE_APP_PER_OPERATION
+def test_conformance_through_nginx_protected(case, caller, stack_world):
+    conformance.call_and_validate(case, caller, stack_world)
 
 
 # --- the hostile-input corpus, through nginx -------------------------------------------

@@ -18,6 +18,8 @@ from models import Feedback, Product
 from tests.helpers import SECRET_KEY
 from tests.servers import Gunicorn
 
+pytestmark = pytest.mark.servers
+
 CLIENTS = 8
 
 

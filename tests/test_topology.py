@@ -92,7 +92,7 @@ def test_db_pooler_pgbouncer_turns_prepared_statements_off(make_app, pooler, pre
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         assert "prepare_threshold" not in options["connect_args"]
         return
-    assert options["pool_pre_ping"] is True
+    assert "pool_pre_ping" not in options  # a round trip per checkout; FastRead recovers
     with app.app_context(), db.engine.connect() as connection:
         for _ in range(8):
             connection.execute(text("SELECT count(*) FROM products WHERE price > :p"), {"p": 1})
@@ -123,6 +123,7 @@ def test_the_guides_nginx_snippet_is_the_shipped_location_block():
 
 
 @pytest.mark.parametrize("pooler", ["none", "pgbouncer"])
+@pytest.mark.servers
 def test_behind_pgbouncer_a_connection_outlives_its_transaction_only_with_db_pooler(
     bouncer, tmp_path, pooler
 ):
@@ -459,6 +460,7 @@ def topology(bouncer, redis_url):
 # --- a release that cannot start -------------------------------------------------
 
 
+@pytest.mark.servers
 def test_a_release_that_cannot_start_leaves_the_old_master_serving(database_url, tmp_path):
     """gunicorn-reexec.sh retires the old master only once the new one has loaded the app."""
     for tool in ("bash", "ps", "pgrep"):
@@ -618,6 +620,7 @@ def _login_keys(redis_url):
         client.close()
 
 
+@pytest.mark.servers
 def test_rolling_restart_behind_nginx_and_pgbouncer_loses_nothing(
     topology, app, create_user, redis_url, capsys
 ):
@@ -787,6 +790,7 @@ def wait_for_bytes(path, size, process, timeout=REQUEST_TIMEOUT):
     return False
 
 
+@pytest.mark.servers
 def test_an_export_cut_by_a_killed_worker_is_incomplete_for_the_client_behind_nginx(
     topology, app, create_user, tmp_path
 ):

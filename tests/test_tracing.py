@@ -1,11 +1,12 @@
-"""OpenTelemetry traces: a gunicorn worker exports its spans to an OTLP/HTTP receiver.
+"""OpenTelemetry traces: the app exports its spans to an OTLP/HTTP receiver, from a
+gunicorn worker (``servers`` tests) and from a plain child process (the default run).
 
 Both run as child processes on loopback ports and are stopped by the test: the
 receiver is a small ``http.server`` decoding ``ExportTraceServiceRequest`` with
-``opentelemetry-proto``, so this test process itself never imports OpenTelemetry
-(``test_observability.py`` checks that).
+``opentelemetry-proto``.
 """
 
+import http.client
 import json
 import os
 import secrets
@@ -16,6 +17,7 @@ import time
 
 import pytest
 
+from emails import IN_TEXT
 from tests.helpers import PASSWORD
 from tests.servers import ROOT, Gunicorn, http_json, stop_process
 
@@ -111,8 +113,7 @@ def receiver(tmp_path):
     stop_process(started.process)
 
 
-@pytest.fixture
-def traced_instance(receiver, database_url, tmp_path):
+def _traced_instance(receiver, database_url, tmp_path, **settings):
     """One gunicorn worker exporting to ``receiver``; its stdout (the JSON log) in a file."""
     settings = {
         "FLASK_SKIP_DOTENV": "1",
@@ -122,10 +123,23 @@ def traced_instance(receiver, database_url, tmp_path):
         "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{receiver.port}",
         "OTEL_SERVICE_NAME": "traced-api",
         "OTEL_BSP_SCHEDULE_DELAY": "100",  # milliseconds between exports
+        **settings,
     }
     with Gunicorn(settings, workers=1, log_path=tmp_path / "gunicorn.log") as server:
         server.wait_ready(timeout=TIMEOUT)
         yield server.url, server.process, server.log_path
+
+
+@pytest.fixture
+def traced_instance(receiver, database_url, tmp_path):
+    yield from _traced_instance(receiver, database_url, tmp_path)
+
+
+@pytest.fixture
+def traced_instance_with_trusted_hosts(receiver, database_url, tmp_path):
+    yield from _traced_instance(
+        receiver, database_url, tmp_path, TRUSTED_HOSTS="api.example.com,127.0.0.1"
+    )
 
 
 def _request(url, *, body=None, headers=None):
@@ -144,6 +158,7 @@ def _threads(pid):
     return len(os.listdir(f"/proc/{pid}/task"))
 
 
+@pytest.mark.servers
 def test_requests_are_exported_as_traces_without_secrets(traced_instance, receiver, create_user):
     base, master, log_path = traced_instance
     user = create_user(email="traced.user@example.com")
@@ -277,3 +292,128 @@ def test_spans_leave_without_query_strings_secrets_or_emails():
     }
     assert exported["events"] == [{"exception.type": "IntegrityError"}]
     assert exported["status"] == ["ERROR", None]
+
+
+# The app in a child process (this one never imports OpenTelemetry), called through
+# its test client: what the gunicorn test checks, without a server to start.
+IN_PROCESS_SCRIPT = r"""
+import json, sys
+from app import create_app
+
+headers = json.loads(sys.argv[1])
+app = create_app()
+client = app.test_client()
+token = client.post(
+    "/api/auth/login", json={"email": headers.pop("email"), "password": headers.pop("password")}
+).get_json()["access_token"]
+for path in ("/healthz", "/readyz"):
+    assert client.get(path, headers={"traceparent": headers["probe"]}).status_code == 200
+auth = {"Authorization": f"Bearer {token}"}
+me = client.get("/api/auth/me", headers={**auth, "traceparent": headers["me"]})
+assert me.status_code == 200, me.get_data(as_text=True)
+query = client.get(
+    "/api/products?api_key=query-secret-value&who=leak@example.com",
+    headers={**auth, "traceparent": headers["query"]},
+)
+assert query.status_code == 400
+assert app.extensions["tracing"].force_flush(30000)
+"""
+
+
+def test_app_requests_are_exported_as_traces_in_process(receiver, database_url, create_user):
+    user = create_user(email="traced.user@example.com")
+    trace_id, parent_id, header = _traceparent()
+    probe_trace, _, probe_header = _traceparent()
+    query_trace, _, query_header = _traceparent()
+    env = {
+        **os.environ,
+        "FLASK_SKIP_DOTENV": "1",
+        "APP_ENV": "production",
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "DATABASE_URL": database_url,
+        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{receiver.port}",
+        "OTEL_SERVICE_NAME": "traced-api",
+    }
+    arguments = {
+        "email": user.email,
+        "password": PASSWORD,
+        "probe": probe_header,
+        "me": header,
+        "query": query_header,
+    }
+    run = subprocess.run(  # noqa: S603 -- this interpreter, the script above
+        [sys.executable, "-c", IN_PROCESS_SCRIPT, json.dumps(arguments)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT * 2,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+
+    spans = receiver.wait_for_trace(trace_id, kinds={SPAN_KIND_SERVER, SPAN_KIND_CLIENT})
+    [server] = [s for s in spans if s["kind"] == SPAN_KIND_SERVER]
+    assert server["parent_span_id"] == parent_id
+    assert server["name"] == "GET /api/auth/me"
+    assert server["attributes"]["http.route"] == "/api/auth/me"
+    assert server["attributes"]["http.status_code"] == 200
+    assert server["attributes"]["enduser.id"] == str(user.id)
+    assert server["resource"]["service.name"] == "traced-api"
+    sql = [s for s in spans if s["kind"] == SPAN_KIND_CLIENT and "db.statement" in s["attributes"]]
+    assert sql, spans
+    assert all(s["parent_span_id"] == server["span_id"] for s in sql)
+    assert any("auth_sessions" in s["attributes"]["db.statement"] for s in sql)
+
+    [query_server] = [
+        s
+        for s in receiver.wait_for_trace(query_trace, kinds={SPAN_KIND_SERVER})
+        if s["kind"] == SPAN_KIND_SERVER
+    ]
+    assert query_server["attributes"]["http.target"] == "/api/products"
+    assert "url.query" not in query_server["attributes"]
+    assert probe_trace not in {s["trace_id"] for s in receiver.spans()}
+    raw = b"".join(bytes.fromhex(export["raw"]) for export in receiver.exports())
+    for secret in (PASSWORD, user.email, "query-secret-value", "leak@example.com"):
+        assert secret.encode() not in raw
+
+
+@pytest.mark.servers
+def test_a_forged_host_is_400_invalid_host_with_tracing_on(
+    traced_instance_with_trusted_hosts, receiver
+):
+    """OpenTelemetry's Flask hooks read the request's URL, which a forged ``Host``
+    turns into an error: the answer is still the contract's problem, not
+    gunicorn's HTML 500, and a request to a listed host is still traced."""
+    url, _, log_path = traced_instance_with_trusted_hosts
+    port = int(url.rsplit(":", 1)[1])
+    for host in ("evil.example", "EVIL.example:8080"):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
+        try:
+            connection.request("GET", "/api/products?limit=1", headers={"Host": host})
+            response = connection.getresponse()
+            body = response.read()
+        finally:
+            connection.close()
+        assert response.status == 400, body[:300]
+        assert response.getheader("Content-Type") == "application/problem+json"
+        assert json.loads(body)["code"] == "INVALID_HOST"
+        assert response.getheader("X-Request-ID")
+
+    trace_id, _, traceparent = _traceparent()
+    status, _ = _request(url + "/api/products", headers={"traceparent": traceparent})
+    assert status == 200
+    receiver.wait_for_trace(trace_id, kinds={SPAN_KIND_SERVER})
+    log = log_path.read_text()
+    assert "Traceback" not in log and "SecurityError" not in log, log[-3000:]
+
+
+def test_a_huge_value_is_searched_for_addresses_in_one_pass():
+    """Spans and error reports of a request with a 100 KB query string or header
+    (the hostile-input corpus sends them) are searched for email addresses before
+    they leave. A pattern that tried again from every character of a long run
+    without an "@" took minutes per value in the exporter's thread, and stalled
+    every later span; this one returns at once (without it, this test hangs)."""
+    huge = "a" * 200_000
+    assert IN_TEXT.sub("[email]", f"{huge} and x.y+z@example.com") == f"{huge} and [email]"
+    assert IN_TEXT.sub("[email]", huge + "@") == huge + "@"
