@@ -131,11 +131,13 @@ TEST_MARKER = "flask-api test suite: created by tests/conftest.py, dropped when 
 REDIS_MARKER_KEY = "flask-api-test-suite"
 
 
-def claim_redis(client):
+def mark_redis(client):
     """Mark the Redis database as the suite's, or refuse one that holds other data.
 
     An empty database, or one holding the suite's marker key (left by this run or
-    an earlier one), is the suite's to flush; any other is someone's data.
+    an earlier one), is the suite's; any other is someone's data. Every use of
+    the database marks it first, so whatever the suite writes there is always
+    beside its marker.
     """
     if client.dbsize() and not client.exists(REDIS_MARKER_KEY):
         pytest.fail(
@@ -144,6 +146,12 @@ def claim_redis(client):
             "name an empty one (e.g. redis://127.0.0.1:6379/15 if it is unused)",
             pytrace=False,
         )
+    client.set(REDIS_MARKER_KEY, TEST_MARKER)
+
+
+def claim_redis(client):
+    """Mark the Redis database as the suite's (``mark_redis``), then empty it."""
+    mark_redis(client)
     client.flushdb()
     client.set(REDIS_MARKER_KEY, TEST_MARKER)
 
@@ -351,6 +359,12 @@ def all_features_settings(servers):
     redis_url = os.environ.get("TEST_REDIS_URL")
     if not redis_url and services_required():
         pytest.fail("the all-features app needs TEST_REDIS_URL (TEST_REQUIRE_SERVICES=1)")
+    if redis_url:
+        client = redis.Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=2)
+        try:
+            mark_redis(client)  # its keys must never make the database look foreign
+        finally:
+            client.close()
     many = "100000 per minute"
     return {
         "APP_ENV": "production",
