@@ -240,14 +240,14 @@ def deep_cursor(env, row):
     from blueprints.products import PRODUCT_LIST_QUERY
     from extensions import db
     from models import Product
-    from plumbing.pagination import _encode_cursor, _query_binding
+    from plumbing.pagination import encode_cursor, query_binding
     from plumbing.validation import parse_query
 
     app = create_app({"DATABASE_URL": env["DATABASE_URL"], "SECRET_KEY": env["SECRET_KEY"]})
     with app.test_request_context("/api/products?limit=20&cursor="):
         last_id = db.session.scalar(select(Product.id).order_by(Product.id).offset(row - 1))
         query = parse_query(PRODUCT_LIST_QUERY)
-        cursor = _encode_cursor(_query_binding(query), [last_id])
+        cursor = encode_cursor(query_binding(query), [last_id])
         db.engine.dispose()
     return cursor
 

@@ -44,8 +44,8 @@ def cursor_at(app, order_by, position):
             select(*keys).order_by(*(key.asc() for key in keys)).offset(position - 1).limit(1)
         ).one()
     with app.test_request_context():
-        binding = pagination._query_binding({"sort": "asc", "order_by": order_by})
-        return pagination._encode_cursor(binding, row)
+        binding = pagination.query_binding({"sort": "asc", "order_by": order_by})
+        return pagination.encode_cursor(binding, row)
 
 
 def main():

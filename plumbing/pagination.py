@@ -158,7 +158,7 @@ def _offset_page(statement, ordered, query, schema, version):
 
 def _cursor_page(ordered, query, keys, descending, schema):
     limit = query["limit"]
-    binding = _query_binding(query)
+    binding = query_binding(query)
     statement = ordered.add_columns(*keys)
     if query["cursor"]:
         values = _decode_cursor(query["cursor"], binding, keys)
@@ -167,7 +167,7 @@ def _cursor_page(ordered, query, keys, descending, schema):
     rows = db.session.execute(statement.limit(limit + 1)).all()
     has_more = len(rows) > limit
     rows = rows[:limit]
-    next_cursor = _encode_cursor(binding, rows[-1][1:]) if has_more else None
+    next_cursor = encode_cursor(binding, rows[-1][1:]) if has_more else None
     links = {
         "self": _page_url(cursor=query["cursor"]),
         "first": _page_url(cursor=""),
@@ -207,7 +207,7 @@ def _link_header(links):
     return {"Link": ", ".join(parts)} if parts else {}
 
 
-def _query_binding(query):
+def query_binding(query):
     """A short digest of the filters and order, so a cursor fits only its own query."""
     shape = {name: str(value) for name, value in query.items() if name not in _POSITION}
     return hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()[:16]
@@ -217,7 +217,7 @@ def _serializer():
     return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=CURSOR_SALT)
 
 
-def _encode_cursor(binding, values):
+def encode_cursor(binding, values):
     return _serializer().dumps([binding, *(_to_json(value) for value in values)])
 
 
