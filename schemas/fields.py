@@ -30,6 +30,10 @@ from schemas.patterns import (
     trimmed_length_pattern,
 )
 
+# A field converts only a value that was sent and is not null (``value is not
+# missing and value is not None``, written out in each: a call costs more than
+# the test); a missing value or None goes to marshmallow's own rules unchanged.
+
 
 def _dumped(field, attr, obj, accessor):
     """The value ``field`` dumps, read as marshmallow's ``Field.serialize`` reads it:
@@ -40,12 +44,6 @@ def _dumped(field, attr, obj, accessor):
         default = field.dump_default
         value = default() if callable(default) else default
     return value
-
-
-def _present(value):
-    """A value that was sent and is not ``null``: the only kind a field converts
-    itself; a missing one or ``None`` goes to marshmallow's own rules unchanged."""
-    return value is not missing and value is not None
 
 
 class TrimmedString(fields.String):
@@ -121,7 +119,7 @@ class StrictInteger(fields.Integer):
     MAX_EXPONENT = 18
 
     def deserialize(self, value, attr=None, data=None, **kwargs):
-        if _present(value):
+        if value is not missing and value is not None:
             if isinstance(value, Decimal) and value.is_finite():
                 if value != value.to_integral_value() or value.adjusted() > self.MAX_EXPONENT:
                     raise self.make_error("invalid")
@@ -139,7 +137,7 @@ class StrictBoolean(fields.Boolean):
     """
 
     def deserialize(self, value, attr=None, data=None, **kwargs):
-        if _present(value) and not isinstance(value, bool):
+        if value is not missing and value is not None and not isinstance(value, bool):
             raise self.make_error("invalid", input=value)
         # marshmallow's Boolean returns True and False as they are
         return super().deserialize(value, attr, data, **kwargs)
@@ -170,7 +168,7 @@ class QueryInteger(fields.Integer):
     PATTERN = re.compile(f"-?[0-9]{{1,{MAX_DIGITS}}}")
 
     def deserialize(self, value, attr=None, data=None, **kwargs):
-        if _present(value):
+        if value is not missing and value is not None:
             if not isinstance(value, str) or not self.PATTERN.fullmatch(value):
                 raise self.make_error("invalid")
             value = int(value)  # an int, which marshmallow's Integer keeps as it is
@@ -201,7 +199,7 @@ class Price(fields.Field):
     }
 
     def deserialize(self, value, attr=None, data=None, **kwargs):
-        if _present(value):
+        if value is not missing and value is not None:
             value = self.amount(value)
         # Field's own conversion keeps the Decimal as it is; validators run after
         return super().deserialize(value, attr, data, **kwargs)
@@ -264,7 +262,7 @@ class IdList(fields.Field):
         self.maximum = maximum
 
     def deserialize(self, value, attr=None, data=None, **kwargs):
-        if _present(value):
+        if value is not missing and value is not None:
             value = self.ids(value)
         return super().deserialize(value, attr, data, **kwargs)  # Field's keeps the list
 
