@@ -54,7 +54,7 @@ from plumbing.http_cache import (
     private_by_default,
 )
 from plumbing.proxies import refuse_untrusted_host, trust_hosts, trust_proxies
-from plumbing.validation import IdConverter, reject_undeclared_query
+from plumbing.validation import IdConverter
 from services import mail_outbox
 
 
@@ -71,9 +71,6 @@ def before_view(config, tracing):
         refuse_untrusted_host,
         # (limits) a 429 costs no further work
         *([rate_limits.check_request] if config["RATELIMIT_ENABLED"] else []),
-        # query parameters the view does not declare are 400 before it runs, so
-        # such a request changes nothing
-        reject_undeclared_query,
         # (mail thread) start this process's mail sender at its first request (a
         # gunicorn worker has started it already); last, as it answers nothing
         *([mail_outbox.start_mail_sender] if config["MAIL_SENDER"] == "thread" else []),

@@ -39,6 +39,7 @@ from models import AuthSession, User
 from models.base import utcnow
 from models.fast_read import FastRead
 from models.user import HasRole
+from plumbing.view_order import AUTH, record_layer
 from services import sessions
 
 INVALID_TOKEN = "The access token is invalid, expired or revoked."
@@ -170,7 +171,7 @@ def login_required(view):
         return view(*args, **kwargs)
 
     wrapper.requires_login = True  # read by the OpenAPI document
-    return wrapper
+    return record_layer(wrapper, view, AUTH)
 
 
 def role_required(*roles):
@@ -186,6 +187,6 @@ def role_required(*roles):
 
         wrapper.requires_login = True  # read by the OpenAPI document, with the roles
         wrapper.required_roles = roles
-        return wrapper
+        return record_layer(wrapper, view, AUTH)
 
     return decorator

@@ -11,7 +11,7 @@ from features.rate_limits import login_limit, password_reset_limit, register_lim
 from models import User
 from models.user import dummy_password_check
 from openapi import doc
-from plumbing.validation import parse_body
+from plumbing.validation import parse_body, parse_no_query
 from schemas.user import (
     LoginSchema,
     PasswordResetConfirmSchema,
@@ -46,6 +46,7 @@ def register():
 
     403 when registration is closed; 409 when the email is taken.
     """
+    parse_no_query()
     if not current_app.config["ALLOW_REGISTRATION"]:
         raise Forbidden("Registration is closed.")
     data = parse_body(REGISTER)
@@ -63,6 +64,7 @@ def login():
     Each login opens a session (see the sessions list). A wrong password, an
     unknown email and an inactive user get the same 401.
     """
+    parse_no_query()
     data = parse_body(LOGIN)
     user = User.by_email(data["email"])
     if user is None:
@@ -91,6 +93,7 @@ def refresh():
     session issued. An expired, revoked or tampered refresh token, an access
     token, or one of an inactive user is 401.
     """
+    parse_no_query()
     data = parse_body(REFRESH)
     try:
         token_id, refresh_secret = load_refresh_token(data["refresh_token"])
@@ -109,6 +112,7 @@ def refresh():
 @doc(status=204)
 def logout():
     """End the session of the token used: its access and refresh tokens stop working."""
+    parse_no_query()
     sessions.end(authentication().session)
     return "", 204
 
@@ -118,6 +122,7 @@ def logout():
 @doc(response=USER)
 def me():
     """The caller's own user."""
+    parse_no_query()
     return USER.dump(require_user())
 
 
@@ -132,6 +137,7 @@ def request_password_reset():
     answered, the mail is stored and sent even if the server fails right after.
     503 when the service has no mail server configured.
     """
+    parse_no_query()
     data = parse_body(RESET_REQUEST)
     password_reset.request_reset(data["email"])
     return _empty(202)
@@ -146,6 +152,7 @@ def confirm_password_reset():
     PASSWORD_RESET_TTL seconds, and only until the password changes; otherwise
     400 INVALID_TOKEN.
     """
+    parse_no_query()
     data = parse_body(RESET_CONFIRM)
     password_reset.confirm(data["token"], data["password"])
     return _empty(204)

@@ -6,6 +6,7 @@ from config import APP_NAME, VERSION
 from features.server_cache import cached
 from openapi import doc
 from plumbing.http_cache import PUBLIC_CONFIG, public_response
+from plumbing.validation import parse_no_query
 from schemas.client_config import ClientConfigSchema
 from schemas.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
@@ -19,6 +20,7 @@ CLIENT_CONFIG = ClientConfigSchema()
 @doc(response=CLIENT_CONFIG, public_cache=PUBLIC_CONFIG, uses_database=False)
 def get_config():
     """Public, non-secret settings for clients."""
+    parse_no_query()
     return public_response(
         CLIENT_CONFIG.dump(
             {

@@ -19,6 +19,7 @@ from flask_swagger_ui import get_swaggerui_blueprint
 from config import APP_NAME, VERSION
 from openapi import build_document, doc
 from plumbing.http_cache import public_bytes
+from plumbing.validation import parse_no_query
 
 bp = Blueprint("docs", __name__, url_prefix="/api")
 
@@ -143,6 +144,7 @@ def openapi_document():
 
     Public; clients may keep it and revalidate with If-None-Match.
     """
+    parse_no_query()
     return public_bytes(_serialized_document(), "application/json", DOCUMENT_CACHE)
 
 
@@ -153,4 +155,5 @@ def page():
 
     Authorize with a token from POST /api/auth/login to try operations out.
     """
+    parse_no_query()
     return protect_page(make_response(current_app.view_functions["swagger_ui.show"]()))

@@ -11,7 +11,7 @@ from features.rate_limits import feedback_limit
 from models import FEEDBACK_ORDER, Feedback
 from openapi import doc
 from plumbing.pagination import paginate
-from plumbing.validation import parse_body, parse_query
+from plumbing.validation import parse_body, parse_no_query, parse_query
 from schemas.feedback import FeedbackListQuerySchema, FeedbackSchema
 from schemas.pagination import ListPages
 
@@ -32,7 +32,8 @@ def create_feedback():
 
     A token is optional, but an invalid one is 401 rather than anonymous feedback.
     """
-    sender = optional_user()
+    sender = optional_user()  # who is calling comes first, as the auth decorators do
+    parse_no_query()
     data = parse_body(FEEDBACK)
     feedback = Feedback.insert(**data, user_id=sender.id if sender else None)
     location = url_for("feedback.get_feedback", feedback_id=feedback.id)
@@ -61,6 +62,7 @@ def list_feedback():
 @doc(response=FEEDBACK, errors=[NotFoundError])
 def get_feedback(feedback_id):
     """Read a feedback (editor, admin)."""
+    parse_no_query()
     return FEEDBACK.dump(db.get_or_404(Feedback, feedback_id, description=NOT_FOUND))
 
 
@@ -69,6 +71,7 @@ def get_feedback(feedback_id):
 @doc(status=204, errors=[NotFoundError])
 def delete_feedback(feedback_id):
     """Delete a feedback (admin)."""
+    parse_no_query()
     db.session.delete(db.get_or_404(Feedback, feedback_id, description=NOT_FOUND))
     db.session.commit()
     return "", 204

@@ -9,6 +9,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from errors import ServiceUnavailable
 from extensions import db
 from openapi import doc
+from plumbing.validation import parse_no_query
 from schemas.health import HealthSchema, ReadinessSchema
 
 bp = Blueprint("health", __name__)
@@ -23,6 +24,7 @@ READINESS = ReadinessSchema()
 @doc(response=HEALTH, uses_database=False)
 def healthz():
     """Liveness: the process is up and answering."""
+    parse_no_query()
     return HEALTH.dump({"status": "ok"})
 
 
@@ -30,6 +32,7 @@ def healthz():
 @doc(response=READINESS, errors=[ServiceUnavailable])
 def readyz():
     """Readiness: the database answers a query."""
+    parse_no_query()
     try:
         db.session.execute(text("SELECT 1"))
     except SQLAlchemyError as exc:

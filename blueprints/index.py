@@ -10,6 +10,7 @@ from flask import Blueprint, current_app
 from blueprints.docs import DOCS_URL, DOCUMENT_URL
 from config import APP_NAME, VERSION
 from openapi import doc
+from plumbing.validation import parse_no_query
 
 bp = Blueprint("index", __name__)
 
@@ -41,6 +42,7 @@ def index():
 
     The API itself lives under /api.
     """
+    parse_no_query()
     return {
         "name": APP_NAME,
         "version": VERSION,
@@ -52,6 +54,7 @@ def index():
 @doc(status=308, response=None, headers=["Location"], uses_database=False)
 def docs_redirect():
     """Redirects to the docs page, /api/docs (308, no body)."""
+    parse_no_query()
     response = current_app.response_class(status=308)
     del response.headers["Content-Type"]
     response.headers["Location"] = DOCS_URL

@@ -13,7 +13,7 @@ from models.catalog import catalog_version
 from openapi import doc
 from plumbing.http_cache import PUBLIC_ITEM, PUBLIC_LIST, check_if_match, public_response, with_etag
 from plumbing.pagination import contains_text, paginate
-from plumbing.validation import MAX_ID, parse_body, parse_query
+from plumbing.validation import MAX_ID, parse_body, parse_no_query, parse_query
 from schemas.pagination import ListPages
 from schemas.product import (
     ProductBatchSchema,
@@ -134,6 +134,7 @@ def export_products():
 @doc(response=PRODUCT, errors=[NotFoundError], public_cache=PUBLIC_ITEM)
 def get_product(product_id):
     """Read a product (public)."""
+    parse_no_query()
     product = db.get_or_404(Product, product_id, description=NOT_FOUND)
     return public_response(PRODUCT.dump(product), PUBLIC_ITEM)
 
@@ -144,6 +145,7 @@ def get_product(product_id):
 @doc(body=PRODUCT, response=PRODUCT, status=201, headers=["ETag"], idempotent=True)
 def create_product():
     """Create a product (editor, admin)."""
+    parse_no_query()
     data = parse_body(PRODUCT)
     product = Product(**data)
     db.session.add(product)
@@ -167,6 +169,7 @@ def update_product(product_id):
     PUT needs every writable field (description may be null); PATCH any subset.
     If-Match is checked before the body.
     """
+    parse_no_query()
     # Locked until the commit (FOR UPDATE on PostgreSQL): two writers holding the
     # same ETag cannot both pass the If-Match check.
     product = db.get_or_404(Product, product_id, with_for_update=True, description=NOT_FOUND)
@@ -184,6 +187,7 @@ def update_product(product_id):
 @doc(status=204, errors=[NotFoundError], if_match="product")
 def delete_product(product_id):
     """Delete a product (admin)."""
+    parse_no_query()
     product = db.get_or_404(Product, product_id, with_for_update=True, description=NOT_FOUND)
     check_if_match(PRODUCT.dump(product))
     db.session.delete(product)

@@ -5,6 +5,7 @@ from flask import Blueprint
 from auth.access import authentication, login_required
 from errors import NotFoundError
 from openapi import doc
+from plumbing.validation import parse_no_query
 from schemas.session import SessionListSchema, SessionSchema
 from services import sessions
 
@@ -24,6 +25,7 @@ def list_sessions():
     `last_used_at` is the last request or refresh, to within a minute;
     `expires_at` is when the session ends unless it is refreshed before.
     """
+    parse_no_query()
     auth = authentication()
     listed = sessions.open_sessions(auth.user)
     data = SESSION.dump(listed, many=True)
@@ -40,6 +42,7 @@ def delete_session(session_id):
 
     404 for an id that is not one of the caller's open sessions.
     """
+    parse_no_query()
     if not sessions.end_own(authentication().user, session_id):
         raise NotFoundError("Session not found.")
     return "", 204

@@ -10,7 +10,7 @@ from features.idempotency import commit_with_response, idempotent
 from features.rate_limits import current_password_attempts
 from models import User
 from openapi import doc
-from plumbing.validation import parse_body
+from plumbing.validation import parse_body, parse_no_query
 from schemas.user import UserCreateSchema, UserSchema, UserUpdateSchema
 from services.accounts import changes_email, create_account, ensure_admin_remains, update_account
 
@@ -63,6 +63,7 @@ def create_user():
 
     409 when the email is taken.
     """
+    parse_no_query()
     data = parse_body(USER_CREATE)
     user = create_account(**data)
     location = url_for("users.get_user", user_id=user.id)
@@ -77,6 +78,7 @@ def get_user(user_id):
 
     Another user's id is 404 for a non-admin, as if it did not exist.
     """
+    parse_no_query()
     caller = require_user()
     if caller.id == user_id:  # what the token lookup read is the row itself
         return USER.dump(caller)
@@ -96,6 +98,7 @@ def update_user(user_id):
     After an email change, by anyone, a notice goes to the old address. 409 when
     the email is taken or the change would leave no active admin.
     """
+    parse_no_query()
     caller = require_user()
     user = _visible_user(user_id)
     data = parse_body(USER_UPDATE[request.method])
@@ -115,6 +118,7 @@ def delete_user(user_id):
 
     409 when it is the last active admin.
     """
+    parse_no_query()
     user = _visible_user(user_id)
     ensure_admin_remains(user)
     db.session.delete(user)

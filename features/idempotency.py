@@ -83,7 +83,8 @@ from extensions import db
 from models.base import utcnow
 from models.idempotency import DONE, IN_PROGRESS, IdempotencyKey
 from observability import metrics
-from plumbing.validation import read_json_object
+from plumbing.validation import parse_no_query, read_json_object
+from plumbing.view_order import IDEMPOTENT, record_layer
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -98,21 +99,23 @@ LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE for a lock_timeout
 def idempotent(view):
     """Honour ``Idempotency-Key`` on a create view; see the module docstring.
 
-    Place it below the auth decorators (a replay is for a caller the view would
-    accept) and above ``@doc(..., idempotent=True)``; the view ends with
-    ``commit_with_response``.
+    Place it below the auth decorator (a replay is for a caller the view would
+    accept), with ``@doc(..., idempotent=True)``; the view ends with
+    ``commit_with_response``. ``plumbing.view_order`` refuses any other order
+    when the app is built.
     """
-    api_doc = getattr(view, "api_doc", None)
-    if api_doc is None or not api_doc.idempotent:
-        raise TypeError(f"{view.__name__}: put @idempotent above @doc(..., idempotent=True)")
 
     @wraps(view)
     def wrapper(*args, **kwargs):
         key = _key_sent()
         if key is None:
             return view(*args, **kwargs)
-        if api_doc.optional_auth:
+        if current_app.view_functions[request.endpoint].api_doc.optional_auth:
             optional_user()  # a bad token is 401, never a replay
+        # A replay skips the view and so its parse step: the parameters it would
+        # refuse are refused here (an idempotent create takes none; view_order
+        # checks that its @doc documents none).
+        parse_no_query()
         try:
             body = read_json_object()
         except (AppError, HTTPException, ValidationError):
@@ -142,7 +145,7 @@ def idempotent(view):
             raise RuntimeError(f"{view.__name__} must end with commit_with_response(...)")
         return response
 
-    return wrapper
+    return record_layer(wrapper, view, IDEMPOTENT)
 
 
 def commit_with_response(rv):

@@ -69,6 +69,7 @@ from flask_caching import Cache
 from config import REDIS_TIMEOUTS, VERSION
 from extensions import db
 from models.catalog import current_token
+from plumbing.view_order import CACHED, record_layer
 
 log = logging.getLogger("api.server_cache")
 
@@ -143,7 +144,7 @@ def cached(scope):
                     return response
             return view(*args, **kwargs)
 
-        return wrapper
+        return record_layer(wrapper, view, CACHED)
 
     return decorator
 

@@ -17,10 +17,11 @@ rule is stated once, in ``schemas/``::
     def register():
         data = parse_body(REGISTER)
 
-One declaration does more than document: ``query`` also decides which query
-parameters the view accepts. ``plumbing.validation.reject_undeclared_query`` refuses,
-before the view runs, any parameter on a view that declares no ``query`` schema;
-a view that declares one checks its parameters itself with ``parse_query``.
+A declaration only documents: what a view accepts is decided in its own parse
+step. ``query=SCHEMA`` documents the parameters of the view's
+``parse_query(SCHEMA)``; a view that takes none calls ``parse_no_query()`` and
+declares no ``query``. ``tests/test_query_parameters.py`` checks, for every
+operation, that the two agree.
 """
 
 from collections.abc import Mapping, Sequence
@@ -33,7 +34,8 @@ from marshmallow import Schema
 class ApiDoc:
     # The request body schema, or one per method when a rule serves PUT and PATCH.
     body: Schema | Mapping[str, Schema] | None = None
-    # The query string's schema; None also means the view accepts no parameters.
+    # The query string's schema, the one the view passes to parse_query; None for
+    # a view that calls parse_no_query.
     query: Schema | None = None
     # The success body: a schema, or a JSON schema dict for what is not a resource.
     response: Schema | Mapping | None = None  # None: no body (204)

@@ -8,11 +8,16 @@ function is a coroutine function never changes, so the answer is kept per
 function: a function seen before is looked up, not inspected again. Coroutine
 functions, and callables that cannot be dictionary keys, take Flask's own way,
 so ``async def`` views still work as Flask documents.
+
+Each blueprint registered is checked by ``view_order.check_views``: a view whose
+decorators are out of order stops the app from being built, naming the view.
 """
 
 import inspect
 
 from flask import Flask
+
+from .view_order import check_views
 
 
 class ApiFlask(Flask):
@@ -30,3 +35,7 @@ class ApiFlask(Flask):
             return super().ensure_sync(func)
         self.plain_functions.add(func)
         return func
+
+    def register_blueprint(self, blueprint, **options):
+        super().register_blueprint(blueprint, **options)
+        check_views(self)

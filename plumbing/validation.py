@@ -1,7 +1,7 @@
 """Reading a request: JSON bodies, query strings and ids in the URL.
 
-Views call ``parse_body(schema)`` or ``parse_query(schema)`` and get back clean,
-coerced data or an error that names what was wrong. Nothing else in the service
+Views call ``parse_body(schema)``, ``parse_query(schema)`` or ``parse_no_query()``
+and get back clean, coerced data or an error that names what was wrong. Nothing else in the service
 reads ``request.data`` or ``request.args`` directly.
 """
 
@@ -136,23 +136,16 @@ def parse_query(schema):
     return schema.load(request.args.to_dict())
 
 
-def reject_undeclared_query():
-    """Refuse any query parameter on an operation that declares no query schema.
+def parse_no_query():
+    """The parse step of a view that takes no query parameters: any it is sent is
+    400 VALIDATION_ERROR naming each one ("Unknown field.", as a schema says it).
 
-    Runs before the view (a ``before_request`` hook), so such a request changes
-    nothing. The view's ``@doc`` is the one source: ``query=...`` means the view
-    checks its own parameters with ``parse_query``; none means it takes none.
-    Left alone: routing errors (404, 405, INVALID_ID answer as before), OPTIONS
-    (CORS preflights and Flask's automatic answer) and routes that are no API
-    operation (the docs page's assets, ``static``), where cache-busting query
-    strings such as ``?v=1`` are harmless.
+    The view calls it first, like ``parse_query(SCHEMA)`` in a view that takes
+    some, so what a view accepts is decided in its own body, before it acts. Only
+    a test of ``request.args`` when none are sent (nearly every request).
     """
-    if not request.args or request.method == "OPTIONS" or request.routing_exception:
-        return
-    api_doc = getattr(current_app.view_functions.get(request.endpoint), "api_doc", None)
-    if api_doc is None or api_doc.query is not None:
-        return
-    raise ValidationError({name: ["Unknown field."] for name in request.args})
+    if request.args:
+        raise ValidationError({name: ["Unknown field."] for name in request.args})
 
 
 class IdConverter(BaseConverter):

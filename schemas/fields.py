@@ -1,8 +1,12 @@
 """Field types shared by the schemas: stricter than marshmallow's defaults where
 silent coercion would lose data (4.7 is not the integer 4).
 
-Each overrides only ``_serialize`` and ``_deserialize``, the two methods
-marshmallow documents for custom fields ("Creating a field class").
+Each is written on marshmallow's public API only: it overrides the public
+``Field.deserialize`` (and ``Field.serialize``), turns a present value into what
+its marshmallow base expects, and leaves everything else to that base, so the
+rules for a missing value, ``None``, defaults and validators stay marshmallow's
+own. ``_deserialize`` / ``_serialize`` are not overridden: the service touches no
+name of another library that starts with an underscore.
 
 A field whose rules JSON Schema cannot read off its marshmallow base states them
 itself in ``openapi_rules(ret)``: ``ret`` is what apispec derived, the method
@@ -16,7 +20,7 @@ import re
 from datetime import UTC
 from decimal import Decimal
 
-from marshmallow import fields, validate
+from marshmallow import fields, missing, validate
 
 import emails
 from models.base import CENT
@@ -26,12 +30,29 @@ from schemas.patterns import (
     trimmed_length_pattern,
 )
 
+# A field converts only a value that was sent and is not null (``value is not
+# missing and value is not None``, written out in each: a call costs more than
+# the test); a missing value or None goes to marshmallow's own rules unchanged.
+
+
+def _dumped(field, attr, obj, accessor):
+    """The value ``field`` dumps, read as marshmallow's ``Field.serialize`` reads it:
+    a missing attribute gives the field's ``dump_default``, or stays ``missing``
+    (the key is left out)."""
+    value = field.get_value(obj, attr, accessor=accessor)
+    if value is missing:
+        default = field.dump_default
+        value = default() if callable(default) else default
+    return value
+
 
 class TrimmedString(fields.String):
     """A string with surrounding white space removed before it is validated."""
 
-    def _deserialize(self, value, attr, data, **kwargs):
-        return super()._deserialize(value, attr, data, **kwargs).strip()
+    def deserialize(self, value, attr=None, data=None, **kwargs):
+        if isinstance(value, str):
+            value = value.strip()
+        return super().deserialize(value, attr, data, **kwargs)
 
     def openapi_rules(self, ret):
         # The length limits apply after trimming, so minLength / maxLength on the
@@ -61,7 +82,7 @@ class Email(fields.Email):
         super().__init__(validate=validate.Length(max=emails.MAX_LENGTH), **kwargs)
         self.lookup = lookup
 
-    def _deserialize(self, value, attr, data, **kwargs):
+    def deserialize(self, value, attr=None, data=None, **kwargs):
         if isinstance(value, str):
             value = value.strip()
             # Only ASCII is lower-cased: str.lower turns some other letters into
@@ -71,7 +92,7 @@ class Email(fields.Email):
                 value = value.lower()
             elif not self.lookup:
                 raise self.make_error("not_account_address")
-        return super()._deserialize(value, attr, data, **kwargs)
+        return super().deserialize(value, attr, data, **kwargs)
 
     def openapi_rules(self, ret):
         description = "Trimmed and lower-cased before it is checked and stored."
@@ -97,14 +118,15 @@ class StrictInteger(fields.Integer):
     # of 1e999999999 would take forever.
     MAX_EXPONENT = 18
 
-    def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, Decimal) and value.is_finite():
-            if value != value.to_integral_value() or value.adjusted() > self.MAX_EXPONENT:
+    def deserialize(self, value, attr=None, data=None, **kwargs):
+        if value is not missing and value is not None:
+            if isinstance(value, Decimal) and value.is_finite():
+                if value != value.to_integral_value() or value.adjusted() > self.MAX_EXPONENT:
+                    raise self.make_error("invalid")
+                value = int(value)
+            if not isinstance(value, numbers.Integral) or isinstance(value, bool):
                 raise self.make_error("invalid")
-            value = int(value)
-        if not isinstance(value, numbers.Integral) or isinstance(value, bool):
-            raise self.make_error("invalid")
-        return super()._deserialize(value, attr, data, **kwargs)
+        return super().deserialize(value, attr, data, **kwargs)
 
 
 class StrictBoolean(fields.Boolean):
@@ -114,18 +136,21 @@ class StrictBoolean(fields.Boolean):
     values alone would let ``0``, ``1`` and ``1.0`` through.
     """
 
-    def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, bool):
+    def deserialize(self, value, attr=None, data=None, **kwargs):
+        if value is not missing and value is not None and not isinstance(value, bool):
             raise self.make_error("invalid", input=value)
-        return value
+        # marshmallow's Boolean returns True and False as they are
+        return super().deserialize(value, attr, data, **kwargs)
 
 
 class UTCDateTime(fields.DateTime):
     """ISO 8601 in UTC with a ``Z`` suffix, e.g. ``2026-01-31T09:15:00.123Z``."""
 
-    def _serialize(self, value, attr, obj, **kwargs):
-        if value is None:
-            return None
+    def serialize(self, attr, obj, accessor=None, **kwargs):
+        # Formatted here instead of by one of DateTime's own formats.
+        value = _dumped(self, attr, obj, accessor)
+        if value is missing or value is None:
+            return value
         return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
     def openapi_rules(self, ret):
@@ -142,10 +167,12 @@ class QueryInteger(fields.Integer):
     MAX_DIGITS = 18
     PATTERN = re.compile(f"-?[0-9]{{1,{MAX_DIGITS}}}")
 
-    def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, str) or not self.PATTERN.fullmatch(value):
-            raise self.make_error("invalid")
-        return int(value)
+    def deserialize(self, value, attr=None, data=None, **kwargs):
+        if value is not missing and value is not None:
+            if not isinstance(value, str) or not self.PATTERN.fullmatch(value):
+                raise self.make_error("invalid")
+            value = int(value)  # an int, which marshmallow's Integer keeps as it is
+        return super().deserialize(value, attr, data, **kwargs)
 
     def openapi_rules(self, ret):
         # Longer digit strings are refused rather than read as huge numbers.
@@ -171,7 +198,14 @@ class Price(fields.Field):
         "places": "At most two decimal places.",
     }
 
-    def _deserialize(self, value, attr, data, **kwargs):
+    def deserialize(self, value, attr=None, data=None, **kwargs):
+        if value is not missing and value is not None:
+            value = self.amount(value)
+        # Field's own conversion keeps the Decimal as it is; validators run after
+        return super().deserialize(value, attr, data, **kwargs)
+
+    def amount(self, value):
+        """The Decimal a sent value stands for, or the field's error."""
         if isinstance(value, str):
             text = value.strip()
         elif isinstance(value, int | Decimal) and not isinstance(value, bool):
@@ -189,8 +223,9 @@ class Price(fields.Field):
             raise self.make_error("places")
         return amount.quantize(CENT).copy_abs()  # copy_abs: "-0" is 0.00
 
-    def _serialize(self, value, attr, obj, **kwargs):
-        return None if value is None else f"{value:.2f}"
+    def serialize(self, attr, obj, accessor=None, **kwargs):
+        value = _dumped(self, attr, obj, accessor)
+        return value if value is missing or value is None else f"{value:.2f}"
 
     def openapi_rules(self, ret):
         """A string in requests and responses; a request body may send a JSON
@@ -226,7 +261,13 @@ class IdList(fields.Field):
         super().__init__(**kwargs)
         self.maximum = maximum
 
-    def _deserialize(self, value, attr, data, **kwargs):
+    def deserialize(self, value, attr=None, data=None, **kwargs):
+        if value is not missing and value is not None:
+            value = self.ids(value)
+        return super().deserialize(value, attr, data, **kwargs)  # Field's keeps the list
+
+    def ids(self, value):
+        """The ids a sent value lists, in order, or the field's error."""
         if not isinstance(value, str):
             raise self.make_error("invalid")
         parts = [part.strip() for part in value.split(",")]

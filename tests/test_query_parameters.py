@@ -1,7 +1,9 @@
 """Unknown query parameters are 400 on every operation, before anything changes.
 
-Operations with a query schema check their own parameters; the rest take none,
-and ``validation.reject_undeclared_query`` refuses any they are sent.
+Each view decides what it accepts in its own parse step: ``parse_query(SCHEMA)``
+when it takes parameters, ``parse_no_query()`` when it takes none. ``@doc(query=)``
+only documents them, so the drift tests at the end check, for every operation in
+the document, that what it documents is what it accepts.
 """
 
 import pytest
@@ -125,3 +127,101 @@ def test_the_document_lists_the_400_on_operations_without_parameters(client):
     assert "parameters" not in health
     assert "VALIDATION_ERROR" in health["responses"]["400"]["description"]
     assert "Query parameters an operation does not list are 400" in document["info"]["description"]
+
+
+def test_credentials_are_checked_before_the_query(client, viewer_headers):
+    # The auth decorators run before the view's parse step: a caller without a
+    # valid token or the right role learns nothing about the operation's
+    # parameters, as with a body (docs/adding-a-resource.md).
+    assert_problem(client.get("/api/auth/me?x=1"), 401, "UNAUTHENTICATED")
+    assert_problem(client.get("/api/products/export?x=1", headers=viewer_headers), 403, "FORBIDDEN")
+    assert_problem(client.get("/api/feedback?x=1", headers=viewer_headers), 403, "FORBIDDEN")
+
+
+def test_a_replay_refuses_unknown_parameters_as_the_view_would(app, client, editor_headers):
+    headers = {**editor_headers, "Idempotency-Key": "query-replay"}
+    first = client.post("/api/products", json=PRODUCT, headers=headers)
+    assert first.status_code == 201
+    assert_unknown(client.post("/api/products?x=1", json=PRODUCT, headers=headers), "x")
+    again = client.post("/api/products", json=PRODUCT, headers=headers)
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert count(app, Product) == 1
+
+
+# --- drift between the document and what each operation accepts -------------
+
+UNKNOWN = "zz_not_a_parameter"
+# Valid values for the parameters whose schema alone does not give one.
+EXAMPLES = {"min_price": "1.00", "max_price": "1.00", "ids": "1", "cursor": ""}
+
+
+def _filled(path):
+    """The document's path with every {parameter} as 1."""
+    parts = ["1" if part.startswith("{") else part for part in path.split("/")]
+    return "/".join(parts)
+
+
+def _documented(client):
+    document = client.get("/api/openapi.json").get_json()
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if method == "parameters":  # the path's own (ids), not an operation
+                continue
+            query = {
+                parameter["name"]: parameter["schema"]
+                for parameter in operation.get("parameters", [])
+                if parameter["in"] == "query"
+            }
+            yield method, _filled(path), operation["operationId"], query
+
+
+def _example(name, schema):
+    if name in EXAMPLES:
+        return EXAMPLES[name]
+    if "enum" in schema:
+        return str(schema["enum"][0])
+    if schema.get("type") == "integer":
+        return str(max(schema.get("minimum", 1), 1))
+    return "a"
+
+
+def _call(client, method, path, params, headers):
+    return client.open(path, method=method.upper(), query_string=params, headers=headers)
+
+
+def test_every_operation_refuses_what_it_does_not_document(client, admin_headers):
+    """An unknown name, and every parameter another operation documents, is 400
+    VALIDATION_ERROR naming it on each operation that does not document it: a
+    view that parses nothing (parameters silently ignored) or parses parameters
+    its @doc leaves out fails here. Sent as an admin, whom every operation
+    admits, so the view's parse step is reached."""
+    operations = list(_documented(client))
+    every_parameter = {name: schema for *_, query in operations for name, schema in query.items()}
+    checked = 0
+    for method, path, operation_id, query in operations:
+        for name in [UNKNOWN, *sorted(every_parameter.keys() - query.keys())]:
+            params = {name: _example(name, every_parameter.get(name, {}))}
+            response = _call(client, method, path, params, admin_headers)
+            assert response.status_code == 400, (operation_id, name, response.status_code)
+            body = response.get_json()
+            assert body["code"] == "VALIDATION_ERROR", (operation_id, name)
+            assert body["errors"].get(name) == ["Unknown field."], (operation_id, name, body)
+            checked += 1
+    assert checked > len(operations)
+
+
+def test_every_documented_parameter_is_accepted(client, admin_headers):
+    """Each parameter an operation documents, sent alone with a valid value, is
+    answered 200: a parameter documented but refused (a view that calls
+    parse_no_query, or a schema without it) fails here."""
+    documented = [op for op in _documented(client) if op[3]]
+    assert {operation_id for _, _, operation_id, _ in documented} >= {
+        "products_list_products",
+        "products_export_products",
+        "admin_list_users",
+        "feedback_list_feedback",
+    }
+    for method, path, operation_id, query in documented:
+        for name, schema in query.items():
+            response = _call(client, method, path, {name: _example(name, schema)}, admin_headers)
+            assert response.status_code == 200, (operation_id, name, response.get_json())
