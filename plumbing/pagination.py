@@ -26,6 +26,11 @@ from sqlalchemy.types import TypeDecorator
 
 from errors import InvalidCursor
 from extensions import db
+from models.search import contains_text
+
+# List views filter ``q`` with it beside ``paginate``; it lives with the models
+# because on PostgreSQL it reads the column's statistics (models/search.py).
+__all__ = ["contains_text", "encode_cursor", "paginate", "query_binding"]
 
 CURSOR_SALT = "pagination-cursor"
 # Parameters that choose a page within a query rather than the query itself.
@@ -50,13 +55,6 @@ def paginate(statement, query, order_columns, pages, version=None):
     if "cursor" in query:
         return _cursor_page(ordered, query, keys, descending, pages.cursor)
     return _offset_page(statement, ordered, query, pages.offset, version)
-
-
-def contains_text(column, text):
-    """``column`` contains ``text``, ignoring case; ``%``, ``_`` and ``\\`` match
-    themselves instead of acting as LIKE wildcards."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return column.ilike(f"%{escaped}%", escape="\\")
 
 
 class Totals:
