@@ -116,11 +116,13 @@ def _offset_page(statement, ordered, query, schema, version):
     offset = (page - 1) * limit
     rows = total = None
     if offset == 0:
-        # A first page with room to spare holds the whole list: its length is
-        # the total, and a selective search needs no COUNT (nor a version read).
-        rows = db.session.scalars(ordered.limit(limit)).all()
-        if len(rows) < limit:
+        # A first page read one row past its limit holds the whole list when
+        # that row is missing: its length is the total, and a selective search
+        # needs no COUNT (nor a version read), even one that fills the page.
+        rows = db.session.scalars(ordered.limit(limit + 1)).all()
+        if len(rows) <= limit:
             total = len(rows)
+        rows = rows[:limit]
     if total is None:
         key = _totals_key(query, version)  # the version is read before the COUNT
         total = TOTALS.get(key) if key is not None else None

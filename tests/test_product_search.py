@@ -142,12 +142,16 @@ def test_a_total_is_counted_once_per_catalog_version(
 
 
 def test_a_short_first_page_is_its_own_total(uncached_client, counts, add_products):
-    """A first page with fewer rows than its limit needs no COUNT: a selective
-    search costs the database one indexed read."""
+    """A first page that holds the whole list (at most its limit) needs no COUNT:
+    a selective search costs the database one indexed read."""
     add_products(*({"name": name} for name in NAMES))
     assert _search(uncached_client, "snake") == ["snake_case mug", "snakeXcase mug"]
     assert _total(uncached_client, "q=zzz") == 0
     assert _total(uncached_client, "limit=8") == 7
+    # A page the list fills exactly is the whole list too: the row after it is missing.
+    assert _total(uncached_client, "limit=7") == 7
+    assert _search(uncached_client, "hook") == ["back\\slash hook", "backslash hook"]
+    assert _total(uncached_client, "q=hook&limit=2") == 2
     assert counts == []
     # A full first page may have more behind it: that one is counted.
     assert _total(uncached_client, "q=c&limit=6") == 7
