@@ -26,11 +26,10 @@ from sqlalchemy.types import TypeDecorator
 
 from errors import InvalidCursor
 from extensions import db
-from models.search import contains_text
 
 # List views filter ``q`` with it beside ``paginate``; it lives with the models
 # because on PostgreSQL it reads the column's statistics (models/search.py).
-__all__ = ["contains_text", "encode_cursor", "paginate", "query_binding"]
+from models.search import contains_text as contains_text
 
 CURSOR_SALT = "pagination-cursor"
 # Parameters that choose a page within a query rather than the query itself.
