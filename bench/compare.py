@@ -118,11 +118,12 @@ def http(port, method, path, body=None, headers=None):
 
 
 class Server:
-    """A gunicorn master with the project's settings on a free loopback port."""
+    """A gunicorn master with the project's settings on a loopback port: ``port``,
+    or a free one."""
 
-    def __init__(self, name, app, env):
+    def __init__(self, name, app, env, port=None):
         self.name = name
-        self.port = free_port()
+        self.port = port or free_port()
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 -- closed in stop()
         self.process = subprocess.Popen(
             [str(VENV / "bin" / "gunicorn"), app, "--config", "gunicorn.conf.py"],

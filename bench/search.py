@@ -134,6 +134,7 @@ def main():
     parser.add_argument("--cache", default=None, help="CACHE_URL (default: the service's own)")
     parser.add_argument("--rate", type=float, default=5.0, help="broad searches per second")
     parser.add_argument("--seconds", type=int, default=20, help="of the interference phase")
+    parser.add_argument("--port", type=int, default=None, help="the server's (default: a free one)")
     args = parser.parse_args()
 
     database_url = os.environ.get("DATABASE_URL", "")
@@ -154,7 +155,7 @@ def main():
     count = compare.prepare_database(env, args.products)
     # A fresh catalog version: no total or answer of an earlier run is known.
     compare.flask(env, "bump-catalog-version")
-    server = compare.Server("service", "app:create_app()", env)
+    server = compare.Server("service", "app:create_app()", env, port=args.port)
     try:
         server.wait_ready("/healthz")
         load = os.getloadavg()[0]

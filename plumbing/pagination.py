@@ -27,6 +27,10 @@ from sqlalchemy.types import TypeDecorator
 from errors import InvalidCursor
 from extensions import db
 
+# List views filter ``q`` with it beside ``paginate``; it lives with the models
+# because on PostgreSQL it reads the column's statistics (models/search.py).
+from models.search import contains_text as contains_text
+
 CURSOR_SALT = "pagination-cursor"
 # Parameters that choose a page within a query rather than the query itself.
 _POSITION = ("page", "cursor", "limit")
@@ -50,13 +54,6 @@ def paginate(statement, query, order_columns, pages, version=None):
     if "cursor" in query:
         return _cursor_page(ordered, query, keys, descending, pages.cursor)
     return _offset_page(statement, ordered, query, pages.offset, version)
-
-
-def contains_text(column, text):
-    """``column`` contains ``text``, ignoring case; ``%``, ``_`` and ``\\`` match
-    themselves instead of acting as LIKE wildcards."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return column.ilike(f"%{escaped}%", escape="\\")
 
 
 class Totals:
@@ -118,11 +115,13 @@ def _offset_page(statement, ordered, query, schema, version):
     offset = (page - 1) * limit
     rows = total = None
     if offset == 0:
-        # A first page with room to spare holds the whole list: its length is
-        # the total, and a selective search needs no COUNT (nor a version read).
-        rows = db.session.scalars(ordered.limit(limit)).all()
-        if len(rows) < limit:
+        # A first page read one row past its limit holds the whole list when
+        # that row is missing: its length is the total, and a selective search
+        # needs no COUNT (nor a version read), even one that fills the page.
+        rows = db.session.scalars(ordered.limit(limit + 1)).all()
+        if len(rows) <= limit:
             total = len(rows)
+        rows = rows[:limit]
     if total is None:
         key = _totals_key(query, version)  # the version is read before the COUNT
         total = TOTALS.get(key) if key is not None else None
