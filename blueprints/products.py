@@ -9,7 +9,7 @@ from extensions import db
 from features.idempotency import commit_with_response, idempotent
 from features.server_cache import cached
 from models import PRODUCT_ORDER, Product
-from models.catalog import catalog_version
+from models.catalog import CATALOG_TOKEN
 from openapi import doc
 from plumbing.http_cache import PUBLIC_ITEM, PUBLIC_LIST, check_if_match, public_response, with_etag
 from plumbing.pagination import contains_text, paginate
@@ -101,7 +101,7 @@ def list_products():
     if "ids" in query:
         return public_response(_batch(query["ids"]), PUBLIC_LIST)
     body, headers = paginate(
-        _filtered(query), query, PRODUCT_ORDER, PRODUCT_PAGES, version=catalog_version
+        _filtered(query), query, PRODUCT_ORDER, PRODUCT_PAGES, version=CATALOG_TOKEN
     )
     return public_response(body, PUBLIC_LIST, headers)
 

@@ -50,9 +50,9 @@ def current_token(engine):
     return row[0] if row else None
 
 
-def catalog_version():
-    """The current catalog's token (``paginate``'s ``version`` for product lists)."""
-    return current_token(db.engine)
+# The token as a column expression: ``paginate``'s ``version`` for product lists,
+# which reads it in the same statement as a page's rows (NULL without the row).
+CATALOG_TOKEN = select(_table.c.token).where(_table.c.id == CATALOG_ROW).scalar_subquery()
 
 
 def new_token():

@@ -31,6 +31,8 @@ connection the pool held before the loss as to be replaced, so the request's
 session also gets a live one and the restart costs no request an error.
 """
 
+from contextlib import contextmanager
+
 from sqlalchemy.exc import DBAPIError
 
 # Each dialect's options for these reads: only where they save round trips.
@@ -53,9 +55,23 @@ class FastRead:
         return self._first(engine, params)  # on a new connection: the old one was lost
 
     def _first(self, engine, params):
-        options = _OPTIONS.get(engine.dialect.name)
-        with engine.connect() as connection:
-            if options:
-                connection.execution_options(**options)
+        with read_connection(engine) as connection:
             row = connection.execute(self.statement, params).first()
         return None if row is None else tuple(row)
+
+
+@contextmanager
+def read_connection(engine):
+    """A pooled ``Connection`` for SELECTs only, in autocommit where that saves
+    round trips (see above); returned to the pool when the block ends.
+
+    For reads that need no ORM objects and no transaction of the request's own,
+    such as a list's page (``plumbing/pagination.py``): no BEGIN, no ROLLBACK,
+    no session. Each statement sees the latest commit, as it would in the
+    session under READ COMMITTED.
+    """
+    options = _OPTIONS.get(engine.dialect.name)
+    with engine.connect() as connection:
+        if options:
+            connection.execution_options(**options)
+        yield connection

@@ -7,7 +7,6 @@ answers 304; this module only decides what is cacheable and for how long.
 """
 
 import hashlib
-import json
 
 from flask import current_app, jsonify, request
 
@@ -49,9 +48,25 @@ def private_by_default(response):
 
 
 def etag_for(data):
-    """A strong ETag for a JSON-serialisable representation."""
-    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+    """A strong ETag for a JSON-serialisable representation: the digest of the
+    JSON the service sends for it (``jsonify``'s bytes).
+
+    A resource is always dumped through the same schema, so its fields come in
+    the same order and the same data gives the same bytes. A response that
+    sends ``data`` takes the digest of its own body (``_json_with_etag``)
+    instead of encoding the data a second time.
+    """
+    return _digest(jsonify(data).get_data())
+
+
+def _digest(body):
+    return hashlib.sha256(body).hexdigest()[:32]
+
+
+def _json_with_etag(data):
+    """``jsonify(data)`` and the ETag of its body: one JSON encoding for both."""
+    response = jsonify(data)
+    return response, _digest(response.get_data())
 
 
 def public_response(data, cache_control, headers=None):
@@ -61,14 +76,14 @@ def public_response(data, cache_control, headers=None):
     ``answer_conditionally`` (a step of the pipeline) turns it into a 304 when
     the client's ``If-None-Match`` still matches.
     """
-    return _public(jsonify(data), etag_for(data), cache_control, headers)
+    return _public(*_json_with_etag(data), cache_control, headers)
 
 
 def public_bytes(body, mimetype, cache_control):
     """Public data that is serialised already (the OpenAPI document): the ETag
     is a digest of the bytes themselves."""
     response = current_app.response_class(body, mimetype=mimetype)
-    return _public(response, hashlib.sha256(body).hexdigest()[:32], cache_control)
+    return _public(response, _digest(body), cache_control)
 
 
 def _public(response, etag, cache_control, headers=None):
@@ -118,8 +133,8 @@ def check_if_match(current_data):
 
 def with_etag(data, status=200, headers=None):
     """A private JSON response (a write's result) that tells the client its new ETag."""
-    response = jsonify(data)
+    response, etag = _json_with_etag(data)
     response.status_code = status
     response.headers.update(headers or {})
-    response.set_etag(etag_for(data))
+    response.set_etag(etag)
     return response

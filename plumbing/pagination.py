@@ -21,11 +21,12 @@ from decimal import Decimal, InvalidOperation
 
 from flask import current_app, request, url_for
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import func, literal, tuple_
+from sqlalchemy import func, literal, select, tuple_
 from sqlalchemy.types import TypeDecorator
 
 from errors import InvalidCursor
 from extensions import db
+from models.fast_read import read_connection
 
 # List views filter ``q`` with it beside ``paginate``; it lives with the models
 # because on PostgreSQL it reads the column's statistics (models/search.py).
@@ -42,9 +43,17 @@ def paginate(statement, query, order_columns, pages, version=None):
     ``query`` is the validated query string; ``order_columns`` maps each name
     ``order_by`` accepts to its column, and must include ``id``; ``pages`` is the
     list's ``schemas.pagination.ListPages``, which the body is dumped through.
-    ``version``, if given, is a function returning a token that changes in the
+    ``version``, if given, is a scalar subquery of a token that changes in the
     same transaction as every write to the listed rows (``models.catalog``):
     numbered pages then count each filter's total once per token (``TOTALS``).
+
+    Numbered pages are read as plain rows (mappings of the statement's columns,
+    which the item schema dumps like the ORM objects) on one autocommit
+    connection (``models.fast_read.read_connection``): a page is only shown,
+    never changed, so it needs neither the session's identity map nor a
+    transaction, and a first page reads its rows and the version token in one
+    statement. On PostgreSQL that is one round trip where the session took
+    four (BEGIN, the page, the version on a connection of its own, ROLLBACK).
     """
     column = order_columns[query["order_by"]]
     id_column = order_columns["id"]
@@ -96,12 +105,12 @@ TOTALS = Totals(size=2000)
 _NOT_COUNTED = (*_POSITION, "sort", "order_by")
 
 
-def _totals_key(query, version):
-    """Where ``TOTALS`` keeps this list's total, or ``None`` without a version.
+# The version token's column in a first page's rows; no table has a column so named.
+VERSION_LABEL = "list_version_token"
 
-    The version is read here, so before the COUNT it keys: see ``Totals``.
-    """
-    token = version() if version is not None else None
+
+def _totals_key(query, token):
+    """Where ``TOTALS`` keeps this list's total under ``token``, or ``None`` without one."""
     if token is None:
         return None
     filters = sorted(
@@ -114,28 +123,44 @@ def _offset_page(statement, ordered, query, schema, version):
     page, limit = query.get("page", 1), query["limit"]
     offset = (page - 1) * limit
     rows = total = None
-    if offset == 0:
-        # A first page read one row past its limit holds the whole list when
-        # that row is missing: its length is the total, and a selective search
-        # needs no COUNT (nor a version read), even one that fills the page.
-        rows = db.session.scalars(ordered.limit(limit + 1)).all()
-        if len(rows) <= limit:
-            total = len(rows)
-        rows = rows[:limit]
-    if total is None:
-        key = _totals_key(query, version)  # the version is read before the COUNT
-        total = TOTALS.get(key) if key is not None else None
+    with read_connection(db.engine) as connection:
+        if offset == 0:
+            # A first page read one row past its limit holds the whole list when
+            # that row is missing: its length is the total, and a selective search
+            # needs no COUNT (nor a version read), even one that fills the page.
+            # A longer list's page carries the version token, read in the same
+            # statement, so before any COUNT.
+            first = ordered.limit(limit + 1)
+            if version is not None:
+                first = first.add_columns(version.label(VERSION_LABEL))
+            rows = connection.execute(first).mappings().all()
+            if len(rows) <= limit:
+                total = len(rows)
+            rows = rows[:limit]
         if total is None:
-            total = db.session.scalar(
-                statement.with_only_columns(func.count(), maintain_column_froms=True).order_by(None)
+            if rows is not None:  # a full first page
+                token = rows[0][VERSION_LABEL] if version is not None else None
+            else:  # read before the COUNT it keys: see ``Totals``
+                token = (
+                    connection.execute(select(version)).scalar() if version is not None else None
+                )
+            key = _totals_key(query, token)
+            total = TOTALS.get(key) if key is not None else None
+            if total is None:
+                total = connection.execute(
+                    statement.with_only_columns(func.count(), maintain_column_froms=True).order_by(
+                        None
+                    )
+                ).scalar()
+                if key is not None:
+                    TOTALS.put(key, total)
+        if rows is None:
+            # A page past the end is known to be empty; the database never sees the offset.
+            rows = (
+                connection.execute(ordered.limit(limit).offset(offset)).mappings().all()
+                if offset < total
+                else []
             )
-            if key is not None:
-                TOTALS.put(key, total)
-    if rows is None:
-        # A page past the end is known to be empty; the database never sees the offset.
-        rows = (
-            db.session.scalars(ordered.limit(limit).offset(offset)).all() if offset < total else []
-        )
     pages = -(-total // limit)
     last = max(pages, 1)
     links = {

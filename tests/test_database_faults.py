@@ -43,8 +43,9 @@ def json_log(capsys):
 
 
 def test_a_failing_teardown_still_sends_the_json_503_and_logs_it(json_log, make_app, monkeypatch):
-    # No server cache: the list's query, not the catalog version read, meets the error,
-    # so the request has a session for the failing teardown to close.
+    # No server cache: the item's query through the session, not the catalog version
+    # read, meets the error, so the request has a session for the failing teardown to
+    # close. (A numbered list page reads without a session: plumbing/pagination.py.)
     app = make_app(LOG_LEVEL="INFO", CACHE_URL="none")
     client = app.test_client()
     with app.app_context():
@@ -57,7 +58,7 @@ def test_a_failing_teardown_still_sends_the_json_503_and_logs_it(json_log, make_
     try:
         with monkeypatch.context() as patch:
             patch.setattr(Session, "close", _shutting_down)
-            response = client.get("/api/products", headers={"X-Request-ID": "shutdown-1"})
+            response = client.get("/api/products/1", headers={"X-Request-ID": "shutdown-1"})
     finally:
         event.remove(engine, "before_cursor_execute", shutting_down)
     assert_problem(response, 503, "SERVICE_UNAVAILABLE")
