@@ -2,7 +2,11 @@
 silent coercion would lose data (4.7 is not the integer 4).
 
 Each overrides only ``_serialize`` and ``_deserialize``, the two methods
-marshmallow documents for custom fields ("Creating a field class").
+marshmallow documents for custom fields ("Creating a field class"). A field whose
+output is formatted (``Price``, ``UTCDateTime``) also has a public
+``dump_value(value)``, the formatting of one non-null value, which its
+``_serialize`` calls: code that formats many stored values (the product export)
+calls it directly instead of going through ``serialize`` per value.
 
 A field whose rules JSON Schema cannot read off its marshmallow base states them
 itself in ``openapi_rules(ret)``: ``ret`` is what apispec derived, the method
@@ -124,8 +128,12 @@ class UTCDateTime(fields.DateTime):
     """ISO 8601 in UTC with a ``Z`` suffix, e.g. ``2026-01-31T09:15:00.123Z``."""
 
     def _serialize(self, value, attr, obj, **kwargs):
-        if value is None:
-            return None
+        return None if value is None else self.dump_value(value)
+
+    @staticmethod
+    def dump_value(value):
+        """``value`` (an aware datetime) as a response shows it; the product export
+        calls this per cell, so both show a timestamp the same way."""
         return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
     def openapi_rules(self, ret):
@@ -190,7 +198,13 @@ class Price(fields.Field):
         return amount.quantize(CENT).copy_abs()  # copy_abs: "-0" is 0.00
 
     def _serialize(self, value, attr, obj, **kwargs):
-        return None if value is None else f"{value:.2f}"
+        return None if value is None else self.dump_value(value)
+
+    @staticmethod
+    def dump_value(value):
+        """``value`` (a Decimal) as a response shows it; the product export calls
+        this per cell, so both show an amount the same way."""
+        return f"{value:.2f}"
 
     def openapi_rules(self, ret):
         """A string in requests and responses; a request body may send a JSON
