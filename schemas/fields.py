@@ -130,11 +130,26 @@ class UTCDateTime(fields.DateTime):
     def _serialize(self, value, attr, obj, **kwargs):
         return None if value is None else self.dump_value(value)
 
-    @staticmethod
-    def dump_value(value):
+    # What ``value.astimezone(UTC).isoformat(timespec="milliseconds")`` writes,
+    # with ``Z`` for ``+00:00``, put together from the value's fields: half the
+    # CPU of isoformat and replace, which matters in the export (two timestamps
+    # per row, a million rows). tests/test_export.py checks it against isoformat.
+    ISO_MILLISECONDS_Z = "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ"
+
+    @classmethod
+    def dump_value(cls, value):
         """``value`` (an aware datetime) as a response shows it; the product export
         calls this per cell, so both show a timestamp the same way."""
-        return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        utc = value.astimezone(UTC)
+        return cls.ISO_MILLISECONDS_Z % (
+            utc.year,
+            utc.month,
+            utc.day,
+            utc.hour,
+            utc.minute,
+            utc.second,
+            utc.microsecond // 1000,  # isoformat cuts to milliseconds, never rounds
+        )
 
     def openapi_rules(self, ret):
         return {"description": "ISO 8601 in UTC with a Z suffix.", "pattern": r"Z$"}

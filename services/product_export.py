@@ -34,6 +34,7 @@ import csv
 import io
 import json
 from dataclasses import dataclass
+from itertools import repeat
 from json.encoder import encode_basestring_ascii
 
 from marshmallow import fields
@@ -60,29 +61,33 @@ class Column:
 
     ``dump``: stored value (never None) -> the value a response shows, or None
     when the field shows the stored value as it is. ``json``: a shown value
-    (never None) -> its JSON text, as ``_encode`` would write it.
+    (never None) -> its JSON text, as ``_encode`` would write it. ``nullable``:
+    whether the column may hold None (if not, ``map`` applies the functions
+    with no per-value test, the cheaper loop).
     """
 
     name: str
     dump: object
     json: object
+    nullable: bool
 
 
 def _column(name, field):
-    stored = Product.__table__.c[name].type.python_type
+    stored = Product.__table__.c[name]
+    nullable = stored.nullable
     if callable(getattr(field, "dump_value", None)):
         # Price and UTCDateTime: a formatted text (schemas/fields.py).
-        return Column(name, field.dump_value, encode_basestring_ascii)
-    if isinstance(field, fields.String) and stored is str:
-        return Column(name, None, encode_basestring_ascii)  # String: str(value)
-    if isinstance(field, fields.Integer) and not field.as_string and stored is int:
-        return Column(name, None, repr)  # Integer: int(value); JSON writes an int's repr
+        return Column(name, field.dump_value, encode_basestring_ascii, nullable)
+    if isinstance(field, fields.String) and stored.type.python_type is str:
+        return Column(name, None, encode_basestring_ascii, nullable)  # String: str(value)
+    if isinstance(field, fields.Integer) and not field.as_string and stored.type.python_type is int:
+        return Column(name, None, repr, nullable)  # Integer: int(value); JSON writes its repr
 
     # Any other field: its own serialize, and the whole JSON encoder for the result.
     def dump(value):
         return field.serialize(name, {name: value})
 
-    return Column(name, dump, _encode)
+    return Column(name, dump, _encode, nullable=True)
 
 
 _COLUMNS_SHOWN = [_column(name, field) for name, field in ProductSchema().dump_fields.items()]
@@ -91,7 +96,6 @@ COLUMNS = [Product.__table__.c[name] for name in COLUMN_NAMES]
 # One NDJSON line: the keys as JSON writes them, a {} for each value's JSON text.
 _LINE = "{{" + ",".join(f"{encode_basestring_ascii(name)}:{{}}" for name in COLUMN_NAMES) + "}}\n"
 _TEXT = [name in TEXT_FIELDS for name in COLUMN_NAMES]
-_JSON_TEXTS = [column.json for column in _COLUMNS_SHOWN]
 
 
 def chunks(statement, fmt):
@@ -122,17 +126,21 @@ def _batches(statement):
 
 def _shown(column, values):
     """A column of stored values as the API shows them (None stays None)."""
-    if column.dump is None:
-        return values
-    dump = column.dump
-    return [None if value is None else dump(value) for value in values]
+    return values if column.dump is None else _each(column.dump, values, column.nullable)
+
+
+def _each(function, values, nullable, none=None):
+    """``function`` of each value, ``none`` for a None."""
+    if not nullable:
+        return list(map(function, values))
+    return [none if value is None else function(value) for value in values]
 
 
 def _ndjson(batches):
     for batch in batches:
         texts = [
-            ["null" if value is None else json_text(value) for value in values]
-            for json_text, values in zip(_JSON_TEXTS, batch, strict=True)
+            _each(column.json, values, column.nullable, none="null")
+            for column, values in zip(_COLUMNS_SHOWN, batch, strict=True)
         ]
         yield "".join(map(_LINE.format, *texts)).encode()
 
@@ -144,14 +152,17 @@ def _csv(batches):
     yield _drain(buffer)
     for batch in batches:
         cells = [
-            _guarded(values) if text else values for text, values in zip(_TEXT, batch, strict=True)
+            _guarded(values, column.nullable) if text else values
+            for text, column, values in zip(_TEXT, _COLUMNS_SHOWN, batch, strict=True)
         ]
         writer.writerows(zip(*cells, strict=True))  # the csv module writes None as an empty cell
         yield _drain(buffer)
 
 
-def _guarded(values):
+def _guarded(values, nullable):
     """Text cells with the formula prefix rule applied."""
+    if not nullable and not any(map(str.startswith, values, repeat(FORMULA_PREFIXES))):
+        return values  # the common case, tested without a Python-level loop
     return [
         "'" + value if value is not None and value.startswith(FORMULA_PREFIXES) else value
         for value in values

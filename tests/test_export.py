@@ -7,11 +7,14 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 
 from extensions import db
 from models import Product
+from schemas.fields import UTCDateTime
 from services import product_export
 from tests.helpers import assert_problem
 
@@ -126,6 +129,20 @@ def test_awkward_values_export_exactly_as_the_api_shows_them(
     header, _, rows = as_csv.partition("\r\n")
     assert header == ",".join(product_export.COLUMN_NAMES)
     assert rows == expected.getvalue()
+
+
+@given(
+    st.datetimes(
+        min_value=datetime(2, 1, 1),
+        max_value=datetime(9998, 12, 31),
+        timezones=st.timezones() | st.just(UTC),
+    )
+)
+def test_timestamps_are_written_as_isoformat_writes_them(moment):
+    """UTCDateTime.dump_value builds the text from the fields (faster); it is
+    isoformat's own text, milliseconds cut, not rounded, and Z for +00:00."""
+    expected = moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    assert UTCDateTime.dump_value(moment) == expected
 
 
 def test_an_empty_catalog_exports_nothing(client, editor_headers):
