@@ -98,7 +98,7 @@ MOMENTS = [
 ]
 
 
-@pytest.mark.parametrize("batch_size", [2, 5000])
+@pytest.mark.parametrize("batch_size", [2, 1000])
 def test_awkward_values_export_exactly_as_the_api_shows_them(
     app, client, editor_headers, monkeypatch, batch_size
 ):
