@@ -73,7 +73,7 @@ AWKWARD = [
     {"name": "Café ☕ 😀 naïve", "description": None, "price": Decimal("0.50")},
     {
         "name": 'Quote " \\ back\\slash',
-        "description": "tab\tnew\nline\r\x00\x1f\x7f",
+        "description": "tab\tnew\nline\r\x01\x1f\x7f",  # (PostgreSQL text holds no NUL)
         "price": Decimal("1000000.00"),
     },
     {"name": "</script> & 'single'", "description": "", "price": Decimal("0.00")},
