@@ -14,7 +14,7 @@ of ``GET /api/products/{id}``.
 
 Speed (issue 21: a million rows at 50,000 rows/s): a batch is formatted column
 by column, not value by value through ``Field.serialize``. For each field the
-module works out once how it shows a stored value (``Column`` below): a
+module works out once how it shows a stored value (``ShownColumn`` below): a
 formatted field's own ``dump_value`` (the function its ``_serialize`` calls),
 nothing for a string or integer column that marshmallow's ``String`` /
 ``Integer`` passes through unchanged, and the field's ``serialize`` itself for
@@ -55,7 +55,7 @@ _encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True).encode
 
 
 @dataclass(frozen=True)
-class Column:
+class ShownColumn:
     """How the export shows one of ``ProductSchema``'s fields, derived from the field.
 
     ``dump``: stored value (never None) -> the value a response shows, or None
@@ -76,17 +76,17 @@ def _column(name, field):
     nullable = stored.nullable
     if callable(getattr(field, "dump_value", None)):
         # Price and UTCDateTime: a formatted text (schemas/fields.py).
-        return Column(name, field.dump_value, encode_basestring_ascii, nullable)
+        return ShownColumn(name, field.dump_value, encode_basestring_ascii, nullable)
     if isinstance(field, fields.String) and stored.type.python_type is str:
-        return Column(name, None, encode_basestring_ascii, nullable)  # String: str(value)
+        return ShownColumn(name, None, encode_basestring_ascii, nullable)  # String: str(value)
     if isinstance(field, fields.Integer) and not field.as_string and stored.type.python_type is int:
-        return Column(name, None, repr, nullable)  # Integer: int(value); JSON writes its repr
+        return ShownColumn(name, None, repr, nullable)  # Integer: int(value); JSON writes its repr
 
     # Any other field: its own serialize, and the whole JSON encoder for the result.
     def dump(value):
         return field.serialize(name, {name: value})
 
-    return Column(name, dump, _encode, nullable=True)
+    return ShownColumn(name, dump, _encode, nullable=True)
 
 
 _COLUMNS_SHOWN = [_column(name, field) for name, field in ProductSchema().dump_fields.items()]
