@@ -6,7 +6,11 @@ Each is written on marshmallow's public API only: it overrides the public
 its marshmallow base expects, and leaves everything else to that base, so the
 rules for a missing value, ``None``, defaults and validators stay marshmallow's
 own. ``_deserialize`` / ``_serialize`` are not overridden: the service touches no
-name of another library that starts with an underscore.
+name of another library that starts with an underscore. A field whose output is
+formatted (``Price``, ``UTCDateTime``) also has a public ``dump_value(value)``,
+the formatting of one non-null value, which its ``serialize`` calls: code that
+formats many stored values (the product export) calls it directly instead of
+going through ``serialize`` per value.
 
 A field whose rules JSON Schema cannot read off its marshmallow base states them
 itself in ``openapi_rules(ret)``: ``ret`` is what apispec derived, the method
@@ -147,11 +151,29 @@ class UTCDateTime(fields.DateTime):
     """ISO 8601 in UTC with a ``Z`` suffix, e.g. ``2026-01-31T09:15:00.123Z``."""
 
     def serialize(self, attr, obj, accessor=None, **kwargs):
-        # Formatted here instead of by one of DateTime's own formats.
         value = _dumped(self, attr, obj, accessor)
-        if value is missing or value is None:
-            return value
-        return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return value if value is missing or value is None else self.dump_value(value)
+
+    # What ``value.astimezone(UTC).isoformat(timespec="milliseconds")`` writes,
+    # with ``Z`` for ``+00:00``, put together from the value's fields: half the
+    # CPU of isoformat and replace, which matters in the export (two timestamps
+    # per row, a million rows). tests/test_export.py checks it against isoformat.
+    ISO_MILLISECONDS_Z = "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ"
+
+    @classmethod
+    def dump_value(cls, value):
+        """``value`` (an aware datetime) as a response shows it; the product export
+        calls this per cell, so both show a timestamp the same way."""
+        utc = value.astimezone(UTC)
+        return cls.ISO_MILLISECONDS_Z % (
+            utc.year,
+            utc.month,
+            utc.day,
+            utc.hour,
+            utc.minute,
+            utc.second,
+            utc.microsecond // 1000,  # isoformat cuts to milliseconds, never rounds
+        )
 
     def openapi_rules(self, ret):
         return {"description": "ISO 8601 in UTC with a Z suffix.", "pattern": r"Z$"}
@@ -225,7 +247,13 @@ class Price(fields.Field):
 
     def serialize(self, attr, obj, accessor=None, **kwargs):
         value = _dumped(self, attr, obj, accessor)
-        return value if value is missing or value is None else f"{value:.2f}"
+        return value if value is missing or value is None else self.dump_value(value)
+
+    @staticmethod
+    def dump_value(value):
+        """``value`` (a Decimal) as a response shows it; the product export calls
+        this per cell, so both show an amount the same way."""
+        return f"{value:.2f}"
 
     def openapi_rules(self, ret):
         """A string in requests and responses; a request body may send a JSON

@@ -3,14 +3,18 @@
 import csv
 import io
 import json
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 
 from extensions import db
 from models import Product
+from schemas.fields import UTCDateTime
 from services import product_export
 from tests.helpers import assert_problem
 
@@ -63,6 +67,82 @@ def test_ndjson_lines_are_the_products_exactly_as_the_api_shows_them(
         shown = client.get(f"/api/products/{product['id']}").get_data()
         assert line + b"\n" == shown  # byte for byte the item's body
         assert json.loads(line) == product
+
+
+AWKWARD = [
+    {"name": "Café ☕ 😀 naïve", "description": None, "price": Decimal("0.50")},
+    {
+        "name": 'Quote " \\ back\\slash',
+        "description": "tab\tnew\nline\r\x01\x1f\x7f",  # (PostgreSQL text holds no NUL)
+        "price": Decimal("1000000.00"),
+    },
+    {"name": "</script> & 'single'", "description": "", "price": Decimal("0.00")},
+    {
+        "name": "=cmd|' /C calc'!A0",
+        "description": "-2+3",
+        "price": Decimal("12.30"),
+        "category": "@x",
+    },
+    {
+        "name": "\u2028 line separator \ufeff",
+        "description": "é" * 50,
+        "price": Decimal("999999.99"),
+    },
+]
+MOMENTS = [
+    datetime(2026, 1, 31, 9, 15, tzinfo=UTC),  # no fraction
+    datetime(2026, 1, 31, 9, 15, 0, 123456, tzinfo=UTC),
+    datetime(2026, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),  # cut to .999, not rounded up
+    datetime(2026, 3, 1, 0, 0, 0, 1000, tzinfo=UTC),
+    datetime(1999, 7, 4, 12, 0, 0, 500, tzinfo=UTC),
+]
+
+
+@pytest.mark.parametrize("batch_size", [2, 1000])
+def test_awkward_values_export_exactly_as_the_api_shows_them(
+    app, client, editor_headers, monkeypatch, batch_size
+):
+    """The column-wise formatting is byte for byte GET /api/products/{id} (NDJSON)
+    and that body's values through the csv module with the formula rule (CSV)."""
+    monkeypatch.setattr(product_export, "BATCH_SIZE", batch_size)
+    ids = [
+        add_directly(app, **columns, created_at=moment, updated_at=MOMENTS[-1 - number])
+        for number, (columns, moment) in enumerate(zip(AWKWARD, MOMENTS, strict=True))
+    ]
+    shown = [client.get(f"/api/products/{product_id}").get_data() for product_id in ids]
+
+    ndjson = client.get(EXPORT, headers=editor_headers).get_data()
+    assert ndjson == b"".join(shown)
+
+    expected = io.StringIO()
+    writer = csv.writer(expected, lineterminator="\r\n")
+    for body in shown:
+        product = json.loads(body)
+        assert list(product) == list(product_export.COLUMN_NAMES)
+        writer.writerow(
+            "'" + value
+            if name in product_export.TEXT_FIELDS and value and value[0] in "=+-@\t\r"
+            else value
+            for name, value in product.items()
+        )
+    as_csv = client.get(f"{EXPORT}?format=csv", headers=editor_headers).get_data(as_text=True)
+    header, _, rows = as_csv.partition("\r\n")
+    assert header == ",".join(product_export.COLUMN_NAMES)
+    assert rows == expected.getvalue()
+
+
+@given(
+    st.datetimes(
+        min_value=datetime(2, 1, 1),
+        max_value=datetime(9998, 12, 31),
+        timezones=st.timezones() | st.just(UTC),
+    )
+)
+def test_timestamps_are_written_as_isoformat_writes_them(moment):
+    """UTCDateTime.dump_value builds the text from the fields (faster); it is
+    isoformat's own text, milliseconds cut, not rounded, and Z for +00:00."""
+    expected = moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    assert UTCDateTime.dump_value(moment) == expected
 
 
 def test_an_empty_catalog_exports_nothing(client, editor_headers):
