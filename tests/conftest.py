@@ -92,7 +92,7 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(pytest.mark.skip(reason=reason))
 
 
-# Files whose tests are independent and together a third of the run: with
+# Files whose tests are independent and the run's longest: with
 # --dist loadfile (dev.py) the other files run whole on one worker, in order,
 # and these are spread over the workers test by test.
 SPREAD_OVER_WORKERS = {"tests/test_api_conformance.py", "tests/test_guides.py"}
