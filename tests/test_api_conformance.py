@@ -28,7 +28,10 @@ invalid sides are covered in the tests of each resource:
   ``min_price`` is not above ``max_price``.
 
 Bounded and deterministic: a fixed seed, derandomized generation and a small
-number of examples per operation keep the whole run within a minute or two.
+number of random examples per operation after the coverage cases
+(``TEST_CONFORMANCE_EXAMPLES``: 5 by default, 25 in .ci/run). The tests of the
+all-features app are marked ``features`` (conftest's ``FEATURE_SETS``) and run
+only when ``-m`` names that marker, as .ci/run's features stages do.
 
 Each operation and caller is a test of its own, named like
 ``test_protected_operation[PATCH /api/users/{user_id}][editor]`` (public operations:
