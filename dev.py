@@ -413,7 +413,14 @@ def flask(python, extra):
 
 def test(python, extra):
     # One pytest-xdist worker per core, a test file per worker (see tests/README.md).
-    return run([str(python), "-m", "pytest", "-n", "auto", "--dist", "loadfile", *extra])
+    env = dict(os.environ)
+    # pytest rewrites the asserts of its plugins' packages (all of hypothesis and
+    # schemathesis) in every worker; without bytecode it does so again on every run,
+    # seconds of each worker's start. A shell that writes no bytecode (to keep
+    # __pycache__ out of the source tree) gets it written inside .venv instead.
+    if env.pop("PYTHONDONTWRITEBYTECODE", None):
+        env.setdefault("PYTHONPYCACHEPREFIX", str(VENV / "pycache"))
+    return run([str(python), "-m", "pytest", "-n", "auto", "--dist", "loadfile", *extra], env=env)
 
 
 def clients(python, extra):

@@ -67,6 +67,8 @@ RUN_ALONE = (
 
 
 ONLY_WHEN_ASKED = {
+    "features": "the all-features half of the conformance matrix: "
+    "python3 dev.py test -m features (.ci/run's own stages)",
     "doctest": "runs the guides' examples: python3 dev.py test -m doctest (.ci/run's own stage)",
     "stack": "the whole stack, minutes long: python3 dev.py test -m stack (.ci/run's own stage)",
     "servers": "starts gunicorn, nginx, PgBouncer, Chromium or dev.py serve: "
@@ -77,9 +79,10 @@ ONLY_WHEN_ASKED = {
 def pytest_collection_modifyitems(config, items):
     """A ``faults`` test restarts the servers every xdist worker uses: it runs only
     alone. A ``doctest`` test (a guide's examples against a development server), a
-    ``stack`` test and a ``servers`` test (one that starts real server processes)
-    run only when ``-m`` names their marker (each is a stage of ``.ci/run``), so the
-    default run stays fast and the suite's other runs do not repeat them."""
+    ``stack`` test, a ``servers`` test (one that starts real server processes) and a
+    ``features`` test (the all-features half of the conformance matrix) run only
+    when ``-m`` names their marker (each is a stage of ``.ci/run``), so the default
+    run stays fast and the suite's other runs do not repeat them."""
     asked_for = config.getoption("markexpr") or ""
     for item in items:
         if os.environ.get("PYTEST_XDIST_WORKER") and item.get_closest_marker("faults"):
@@ -89,7 +92,7 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(pytest.mark.skip(reason=reason))
 
 
-# Files whose tests are independent and together a third of the run: with
+# Files whose tests are independent and the run's longest: with
 # --dist loadfile (dev.py) the other files run whole on one worker, in order,
 # and these are spread over the workers test by test.
 SPREAD_OVER_WORKERS = {"tests/test_api_conformance.py", "tests/test_guides.py"}
@@ -307,9 +310,13 @@ def _default_app():
 
 
 # The sets of settings a test can run its ``app`` with:
-# ``@pytest.mark.parametrize("app", FEATURE_SETS, indirect=True)``.
+# ``@pytest.mark.parametrize("app", FEATURE_SETS, indirect=True)``. The
+# all-features half is marked ``features``: it repeats every example of the
+# defaults half against a second app, which doubled the default run's longest
+# files, so it runs in .ci/run's own stages (``-m features``), on SQLite and on
+# PostgreSQL and Redis, where that app's Redis storage is really used.
 DEFAULTS, ALL_FEATURES = "defaults", "all features on"
-FEATURE_SETS = (DEFAULTS, ALL_FEATURES)
+FEATURE_SETS = (DEFAULTS, pytest.param(ALL_FEATURES, marks=pytest.mark.features, id=ALL_FEATURES))
 
 
 @pytest.fixture

@@ -28,7 +28,10 @@ invalid sides are covered in the tests of each resource:
   ``min_price`` is not above ``max_price``.
 
 Bounded and deterministic: a fixed seed, derandomized generation and a small
-number of examples per operation keep the whole run within a minute or two.
+number of random examples per operation after the coverage cases
+(``TEST_CONFORMANCE_EXAMPLES``: 5 by default, 25 in .ci/run). The tests of the
+all-features app are marked ``features`` (conftest's ``FEATURE_SETS``) and run
+only when ``-m`` names that marker, as .ci/run's features stages do.
 
 Each operation and caller is a test of its own, named like
 ``test_protected_operation[PATCH /api/users/{user_id}][editor]`` (public operations:
@@ -37,6 +40,7 @@ schemathesis's tests by that id, so re-run one with ``-k``:
 ``pytest tests/test_api_conformance.py -k "PATCH and users and editor"``.
 """
 
+import os
 from decimal import Decimal
 
 import pytest
@@ -62,9 +66,19 @@ SEEDED_ROLES = ("admin", "editor", "viewer")  # ids 1, 2, 3 after a reset
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 PRICES = ("9.99", "120.00", "0.50")  # products 1 to 3
 
+# Each test runs schemathesis's coverage cases (every boundary, missing, wrong-typed
+# and unexpected part of a request the document describes) whatever this number
+# says; it bounds only the random examples after them. The default run makes a few
+# (TEST_CONFORMANCE_EXAMPLES, 5 unless set); .ci/run sets 25 in every stage.
+MAX_EXAMPLES = int(os.environ.get("TEST_CONFORMANCE_EXAMPLES", "5"))
 CONFIG = {
     "seed": 20260101,
-    "generation": {"mode": "all", "max-examples": 25, "deterministic": True, "database": "none"},
+    "generation": {
+        "mode": "all",
+        "max-examples": MAX_EXAMPLES,
+        "deterministic": True,
+        "database": "none",
+    },
     "phases": {"stateful": {"enabled": False}},
 }
 
