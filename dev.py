@@ -420,7 +420,7 @@ def test(python, extra):
     # __pycache__ out of the source tree) gets it written inside .venv instead.
     if env.pop("PYTHONDONTWRITEBYTECODE", None):
         env.setdefault("PYTHONPYCACHEPREFIX", str(VENV / "pycache"))
-    return run([str(python), "-m", "pytest", "-n", "auto", "--dist", "loadfile", *extra], env=env)
+    return run([str(python), "-m", "pytest", "-n", "auto", "--dist", "loadgroup", *extra], env=env)
 
 
 def clients(python, extra):

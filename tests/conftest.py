@@ -4,7 +4,7 @@ The database is SQLite in a temporary folder unless ``TEST_DATABASE_URL`` names
 another (``.ci/run`` points it at PostgreSQL). The schema is built once per run by
 the real migrations; each test then starts from empty tables (and the ``app``
 fixture's app is reused while no test changed it). Under pytest-xdist
-(``python3 dev.py test`` runs ``-n auto --dist loadfile``: each file on one worker,
+(``python3 dev.py test`` runs ``-n auto --dist loadgroup``: each file on one worker,
 in order) each worker has a database of its own, the tests that use Redis take
 turns, and a ``faults`` test is skipped (it runs alone in ``.ci/run``).
 
@@ -76,13 +76,21 @@ ONLY_WHEN_ASKED = {
 }
 
 
+# Files whose tests are independent and the run's longest: with
+# --dist loadgroup (dev.py) every other file is one xdist group, run whole on one
+# worker, in order, and these are spread over the workers test by test.
+SPREAD_OVER_WORKERS = {"tests/test_api_conformance.py", "tests/test_guides.py"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config, items):
     """A ``faults`` test restarts the servers every xdist worker uses: it runs only
     alone. A ``doctest`` test (a guide's examples against a development server), a
     ``stack`` test, a ``servers`` test (one that starts real server processes) and a
     ``features`` test (the all-features half of the conformance matrix) run only
     when ``-m`` names their marker (each is a stage of ``.ci/run``), so the default
-    run stays fast and the suite's other runs do not repeat them."""
+    run stays fast and the suite's other runs do not repeat them. Each file but
+    ``SPREAD_OVER_WORKERS`` is an ``xdist_group`` of its own."""
     asked_for = config.getoption("markexpr") or ""
     for item in items:
         if os.environ.get("PYTEST_XDIST_WORKER") and item.get_closest_marker("faults"):
@@ -90,26 +98,9 @@ def pytest_collection_modifyitems(config, items):
         for marker, reason in ONLY_WHEN_ASKED.items():
             if item.get_closest_marker(marker) and marker not in asked_for:
                 item.add_marker(pytest.mark.skip(reason=reason))
-
-
-# Files whose tests are independent and the run's longest: with
-# --dist loadfile (dev.py) the other files run whole on one worker, in order,
-# and these are spread over the workers test by test.
-SPREAD_OVER_WORKERS = {"tests/test_api_conformance.py", "tests/test_guides.py"}
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_xdist_make_scheduler(config, log):
-    if config.getvalue("dist") != "loadfile":
-        return None
-    from xdist.scheduler import LoadFileScheduling
-
-    class FileOrTestScheduling(LoadFileScheduling):
-        def _split_scope(self, nodeid):
-            path = nodeid.split("::", 1)[0]
-            return nodeid if path in SPREAD_OVER_WORKERS else path
-
-    return FileOrTestScheduling(config, log)
+        path = item.nodeid.split("::", 1)[0]
+        if path not in SPREAD_OVER_WORKERS:
+            item.add_marker(pytest.mark.xdist_group(path))
 
 
 @contextlib.contextmanager
