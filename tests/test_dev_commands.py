@@ -107,6 +107,7 @@ def test_dev_serve_help_shows_flask_runs_options(project):
     assert "in use" not in result.stdout + result.stderr
 
 
+@pytest.mark.servers  # a whole dev.py reset in a subprocess: seconds of CPU
 def test_migrations_print_no_reflection_warning(project):
     result = run([sys.executable, "dev.py", "reset"], project)
     assert result.returncode == 0, result.stderr
