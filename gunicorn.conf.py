@@ -60,7 +60,9 @@ settings = _load_settings()
 bind = settings["GUNICORN_BIND"]
 workers = settings["WEB_CONCURRENCY"]
 worker_class = settings["GUNICORN_WORKER_CLASS"]
-threads = settings["GUNICORN_THREADS"]
+# Only gthread has threads: gunicorn would turn a sync worker with more than one
+# into gthread, so GUNICORN_WORKER_CLASS=sync would not mean sync.
+threads = settings["GUNICORN_THREADS"] if worker_class == "gthread" else 1
 # Idle keep-alive connections wait in the worker's poller, holding no thread.
 # Longer than nginx's upstream keepalive_timeout (60 s by default), so nginx
 # always closes an idle connection first and never sends a request into one
@@ -242,9 +244,11 @@ def _start_mail_sender(worker):
     """Send the outbox's mail from this worker from now on (``MAIL_SENDER=thread``),
     not from its first request: a worker that replaced a killed one sends what the
     killed one left even if no request comes."""
-    from flask import Flask
+    from plumbing.flask_app import ApiFlask
 
-    if isinstance(worker.wsgi, Flask):  # not gunicorn's error app after a failed reload
+    # The service's app only: not gunicorn's error app after a failed reload,
+    # nor another Flask app served with this file (bench/ceiling_app.py).
+    if isinstance(worker.wsgi, ApiFlask):
         from services import mail_outbox
 
         mail_outbox.start_sender(worker.wsgi)
