@@ -1,14 +1,18 @@
 """Settings (config.SETTINGS): checked at start, a bad value stops the start and
 names itself; the documentation's table and .env.example list them all."""
 
+import gc
+import logging
 import os
 import re
 import runpy
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+from flask import Flask
 from limits import parse_many
 
 from app import create_app
@@ -282,15 +286,34 @@ def test_gunicorn_takes_its_settings_from_the_table(monkeypatch):
         monkeypatch,
         PORT="8123",
         WEB_CONCURRENCY="3",
-        GUNICORN_WORKER_CLASS=" Sync ",
+        GUNICORN_WORKER_CLASS=" GThread ",
         GUNICORN_THREADS="2",
         GUNICORN_TIMEOUT="45",
         GUNICORN_PIDFILE="/tmp/settings-test.pid",
     )
     assert conf["bind"] == "127.0.0.1:8123"
-    assert (conf["workers"], conf["worker_class"], conf["threads"]) == (3, "sync", 2)
+    assert (conf["workers"], conf["worker_class"], conf["threads"]) == (3, "gthread", 2)
     assert (conf["timeout"], conf["pidfile"]) == (45, "/tmp/settings-test.pid")
     assert _gunicorn_conf(monkeypatch, GUNICORN_BIND="0.0.0.0:9000")["bind"] == "0.0.0.0:9000"
+
+
+def test_sync_workers_are_sync_whatever_the_threads_setting(monkeypatch):
+    # gunicorn itself turns a sync worker with threads > 1 into gthread.
+    conf = _gunicorn_conf(monkeypatch, GUNICORN_WORKER_CLASS="sync", GUNICORN_THREADS="4")
+    assert (conf["worker_class"], conf["threads"]) == ("sync", 1)
+
+
+def test_a_worker_of_another_flask_app_boots(monkeypatch):
+    """The service's mail sender starts only with the service's app: the bare
+    Flask ceiling of bench/compare.py has no MAIL_SENDER setting."""
+    conf = _gunicorn_conf(monkeypatch)
+    monkeypatch.delenv("GUNICORN_PID", raising=False)
+    log = SimpleNamespace(error_log=logging.getLogger("settings-test.gunicorn.error"))
+    worker = SimpleNamespace(cfg=SimpleNamespace(pidfile=None), wsgi=Flask("ceiling"), log=log)
+    try:
+        conf["post_worker_init"](worker)
+    finally:
+        gc.unfreeze()
 
 
 def test_gunicorn_defaults_are_the_tables(monkeypatch):
