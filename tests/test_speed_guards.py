@@ -19,6 +19,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
+from extensions import db
 from tests.helpers import VALID_FEEDBACK, insert_products
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -129,3 +130,27 @@ def test_each_worker_sets_the_loaded_app_aside_from_the_collector(monkeypatch):
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+
+
+def test_an_uncached_full_first_page_is_one_statement(make_app):
+    """Page 1 of a long list, its total known for this catalog version: its rows
+    and the version token in one statement on one connection (plumbing.pagination)."""
+    app = make_app(CACHE_URL="none")
+    client = app.test_client()
+    with app.app_context():
+        insert_products(*({} for _ in range(25)))
+    statements = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    assert client.get("/api/products?limit=20").status_code == 200  # counts the total
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        response = client.get("/api/products?limit=20")
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert response.status_code == 200 and response.get_json()["meta"]["total"] == 25
+    assert len(statements) == 1, statements
