@@ -2,6 +2,7 @@
 
 import io
 import json
+import uuid
 
 import pytest
 
@@ -137,6 +138,14 @@ def test_malformed_request_id_is_replaced(client, bad):
     response = client.get("/healthz", headers={"X-Request-ID": bad})
     assert response.headers["X-Request-ID"] != bad
     assert len(response.headers["X-Request-ID"]) == 32
+
+
+def test_generated_request_ids_are_random_version_4_uuids(client):
+    ids = {client.get("/healthz").headers["X-Request-ID"] for _ in range(50)}
+    assert len(ids) == 50
+    for found in ids:
+        as_uuid = uuid.UUID(hex=found)
+        assert (as_uuid.hex, as_uuid.version, as_uuid.variant) == (found, 4, uuid.RFC_4122)
 
 
 def test_private_responses_are_not_cacheable(client, viewer_headers):
