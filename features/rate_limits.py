@@ -297,16 +297,20 @@ current_password_attempts = FailedAttempts("RATELIMIT_LOGIN", "current_password"
 
 def rate_limit_headers(response):
     """``RateLimit-*`` on every limited response and ``Retry-After`` on a 429,
-    the reset given as seconds until the window resets."""
+    the reset given as seconds until the window resets.
+
+    No other step or view writes these headers, so they are added, not set
+    (which looks through every header for one to replace)."""
     window = g.get("rate_limit_window")
     if window is None:
         return response
     seconds = max(0, math.ceil(window.resets_at - time.time()))
-    response.headers["RateLimit-Limit"] = str(window.amount)
-    response.headers["RateLimit-Remaining"] = str(window.remaining)
-    response.headers["RateLimit-Reset"] = str(seconds)
+    headers = response.headers
+    headers.add("RateLimit-Limit", str(window.amount))
+    headers.add("RateLimit-Remaining", str(window.remaining))
+    headers.add("RateLimit-Reset", str(seconds))
     if response.status_code == 429:
-        response.headers["Retry-After"] = str(max(1, seconds))
+        headers.add("Retry-After", str(max(1, seconds)))
     return response
 
 

@@ -222,9 +222,12 @@ def start_request():
 
 
 def identify_response(response):
-    """The headers every response carries: its request id, and ``nosniff``."""
-    response.headers["X-Request-ID"] = request_id()
-    response.headers["X-Content-Type-Options"] = "nosniff"
+    """The headers every response carries: its request id, and ``nosniff``.
+
+    No other step or view writes them, so they are added, not set (which
+    looks through every header for one to replace)."""
+    response.headers.add("X-Request-ID", request_id())
+    response.headers.add("X-Content-Type-Options", "nosniff")
     return response
 
 

@@ -33,17 +33,22 @@ _CONDITIONAL_HEADERS = (
 def private_by_default(response):
     """``Cache-Control: no-store`` unless the view marked its response public.
 
-    Only public data may be cached; everything else is the caller's own.
+    Only public data may be cached; everything else is the caller's own. Runs
+    on every response, so headers are looked up with ``getlist``: werkzeug's
+    ``in`` and ``get`` raise and catch a ``KeyError`` for a header that is not
+    there, the common case here.
     """
     headers = response.headers
-    if "Cache-Control" not in headers:
-        headers["Cache-Control"] = "no-store"
+    if not headers.getlist("Cache-Control"):
+        headers.add("Cache-Control", "no-store")  # absent, so nothing to replace
         # As ``response.vary.add`` would, without parsing into a header set.
-        vary = headers.get("Vary")
+        vary = headers.getlist("Vary")  # as ``headers.get``: the first one counts
         if not vary:
+            headers.add("Vary", "Authorization")
+        elif not vary[0]:
             headers["Vary"] = "Authorization"
-        elif "authorization" not in {item.strip().lower() for item in vary.split(",")}:
-            headers["Vary"] = f"{vary}, Authorization"
+        elif "authorization" not in {item.strip().lower() for item in vary[0].split(",")}:
+            headers["Vary"] = f"{vary[0]}, Authorization"
     return response
 
 

@@ -36,6 +36,8 @@ def bearer(response):
 
 
 def assert_limit_headers(response, limit, remaining, window_seconds):
+    for name in ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"):
+        assert len(response.headers.getlist(name)) == 1, name
     assert response.headers["RateLimit-Limit"] == str(limit)
     assert response.headers["RateLimit-Remaining"] == str(remaining)
     # Seconds until the window resets, not an epoch timestamp.
@@ -47,6 +49,7 @@ def assert_rate_limited(response, limit, window_seconds):
     assert "Retry-After" in body["detail"]
     assert_limit_headers(response, limit, 0, window_seconds)
     assert 1 <= int(response.headers["Retry-After"]) <= window_seconds
+    assert len(response.headers.getlist("Retry-After")) == 1
     return body
 
 

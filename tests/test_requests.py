@@ -154,6 +154,37 @@ def test_private_responses_are_not_cacheable(client, viewer_headers):
     assert "Authorization" in response.headers["Vary"]
 
 
+def test_every_pipeline_header_is_sent_once(client, viewer_headers):
+    for response in (
+        client.get("/api/auth/me", headers=viewer_headers),
+        client.get("/api/nope"),
+        client.get("/healthz"),
+    ):
+        for name in ("X-Request-ID", "X-Content-Type-Options", "Cache-Control", "Vary"):
+            assert len(response.headers.getlist(name)) == 1, (response.request.path, name)
+
+
+@pytest.mark.parametrize(
+    ("vary", "sent"),
+    [
+        (None, "Authorization"),
+        ("", "Authorization"),
+        ("Accept-Encoding", "Accept-Encoding, Authorization"),
+        ("Origin, authorization", "Origin, authorization"),
+    ],
+)
+def test_a_private_response_varies_on_authorization_beside_the_views_own_vary(make_app, vary, sent):
+    app = make_app()
+
+    @app.get("/api/varies")
+    def varies():
+        return {}, 200, {} if vary is None else {"Vary": vary}
+
+    response = app.test_client().get("/api/varies")
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers.getlist("Vary") == [sent]
+
+
 def test_unexpected_error_is_500_without_internals(make_app, caplog):
     app = make_app()
 
