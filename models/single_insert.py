@@ -27,18 +27,20 @@ from sqlalchemy import Table
 # Each dialect's options for a write alone: only where they save round trips.
 _OPTIONS = {"postgresql": {"isolation_level": "AUTOCOMMIT"}}
 
-_INSERTS = {}  # table -> its INSERT, built once (its compiled form is cached by SQLAlchemy)
+# table -> its INSERT and its primary key's names, made once (SQLAlchemy caches the
+# compiled statement; building the construct and walking the key each time is not free).
+_INSERTS = {}
 
 
 def insert(connection, table: Table, values):
     """INSERT ``values`` into ``table`` on ``connection`` (in whatever transaction it
     has) and return the row written: the values, computed defaults and primary key."""
-    statement = _INSERTS.get(table)
-    if statement is None:
-        statement = _INSERTS[table] = table.insert()
+    prepared = _INSERTS.get(table)
+    if prepared is None:
+        prepared = _INSERTS[table] = (table.insert(), [column.key for column in table.primary_key])
+    statement, keys = prepared
     result = connection.execute(statement, values)
     row = dict(result.last_inserted_params())
-    keys = [column.key for column in table.primary_key]
     row.update(zip(keys, result.inserted_primary_key, strict=True))
     return row
 
