@@ -8,17 +8,17 @@ last step instead of ``db.session.commit()``::
     @bp.post("")
     @role_required("editor", "admin")
     @idempotent
-    @doc(body=PRODUCT, response=PRODUCT, status=201, idempotent=True)
-    def create_product():
-        data = parse_body(PRODUCT)
-        product = Product(**data)
-        db.session.add(product)
+    @doc(body=SUPPLIER, response=SUPPLIER, status=201, idempotent=True)
+    def create_supplier():
+        data = parse_body(SUPPLIER)
+        supplier = Supplier(**data)
+        db.session.add(supplier)
         db.session.flush()  # the id the response names
-        return commit_with_response(with_etag(PRODUCT.dump(product), 201, {...}))
+        return commit_with_response((SUPPLIER.dump(supplier), 201, {...}))
 
-A create whose only write is one new row writes it with ``insert_one`` instead
-of ``add`` and ``flush``, and answers with the row it returns (a dict the schema
-dumps)::
+A create whose only write is one new row (feedback, products) writes it with
+``insert_one`` instead of ``add`` and ``flush``, and answers with the row it
+returns (a dict the schema dumps)::
 
     feedback = insert_one(Feedback, **data, user_id=sender.id if sender else None)
     location = url_for("feedback.get_feedback", feedback_id=feedback["id"])
