@@ -14,9 +14,10 @@ PostgreSQL that connection is in autocommit (``isolation_level="AUTOCOMMIT"``):
 psycopg would otherwise send a BEGIN before the INSERT and the commit a COMMIT
 after it, three round trips where one does. A single INSERT is atomic on its own,
 so autocommit changes nothing anyone sees: the row exists once the statement
-returns, or not at all when it fails. SQLite has no round trips; its driver wraps
-the INSERT in a transaction of its own, committed here, and an option to change
-that would cost a PRAGMA on the way in and another on the pool's return.
+returns, or not at all when it fails. SQLite has no round trips to save: its
+driver wraps the INSERT in a transaction of its own, committed here, and the
+option would only add the work of setting it and of resetting it (a PRAGMA) when
+the pool takes the connection back.
 
 Only Python-side column defaults are in the returned row (every model computes
 its defaults in Python: ``extensions.py``).
