@@ -6,7 +6,7 @@ from sqlalchemy import select
 from auth.access import optional_user, role_required
 from errors import InvalidCursor, NotFoundError
 from extensions import db
-from features.idempotency import commit_with_response, idempotent
+from features.idempotency import commit_with_response, idempotent, insert_one
 from features.rate_limits import feedback_limit
 from models import FEEDBACK_ORDER, Feedback
 from openapi import doc
@@ -35,8 +35,8 @@ def create_feedback():
     sender = optional_user()  # who is calling comes first, as the auth decorators do
     parse_no_query()
     data = parse_body(FEEDBACK)
-    feedback = Feedback.insert(**data, user_id=sender.id if sender else None)
-    location = url_for("feedback.get_feedback", feedback_id=feedback.id)
+    feedback = insert_one(Feedback, **data, user_id=sender.id if sender else None)
+    location = url_for("feedback.get_feedback", feedback_id=feedback["id"])
     return commit_with_response((FEEDBACK.dump(feedback), 201, {"Location": location}))
 
 

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from auth.access import role_required
 from errors import InvalidCursor, NotFoundError
 from extensions import db
-from features.idempotency import commit_with_response, idempotent
+from features.idempotency import commit_with_response, idempotent, insert_one
 from features.server_cache import cached
 from models import PRODUCT_ORDER, Product
 from models.catalog import CATALOG_TOKEN
@@ -147,10 +147,8 @@ def create_product():
     """Create a product (editor, admin)."""
     parse_no_query()
     data = parse_body(PRODUCT)
-    product = Product(**data)
-    db.session.add(product)
-    db.session.flush()  # assigns the id the response names
-    location = url_for("products.get_product", product_id=product.id)
+    product = insert_one(Product, **data)
+    location = url_for("products.get_product", product_id=product["id"])
     return commit_with_response(with_etag(PRODUCT.dump(product), 201, {"Location": location}))
 
 

@@ -1,4 +1,9 @@
-"""Feedback anyone may send, signed in or not."""
+"""Feedback anyone may send, signed in or not.
+
+Feedback is the busiest write and never changes once sent: it is written with
+one INSERT and answered from the row written, without the ORM's unit of work or
+an ORM object (``features.idempotency.insert_one``).
+"""
 
 from datetime import datetime
 
@@ -29,23 +34,6 @@ class Feedback(db.Model):
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
-
-    @classmethod
-    def insert(cls, **values):
-        """Write one feedback with a single INSERT in the session's transaction,
-        and return it (the session does not track it).
-
-        Feedback is the busiest write and never changes once sent, so it skips the
-        unit of work that ``session.add`` and ``flush`` run: a third of a feedback
-        request's time (``bench/README.md``). The row commits or rolls back with
-        the request's transaction like any other write.
-        """
-        values.setdefault("created_at", utcnow())
-        result = db.session.connection().execute(_INSERT, values)
-        return cls(id=result.inserted_primary_key[0], **values)
-
-
-_INSERT = Feedback.__table__.insert()
 
 
 # Feedback without a rating sorts as the lowest rating: a keyset needs a value

@@ -1,9 +1,21 @@
-"""Feedback: public sending with exact field rules; reading and deleting by role."""
+"""Feedback: public sending with exact field rules; reading and deleting by role.
+
+How a feedback is written (``features.idempotency.insert_one``): without an
+``Idempotency-Key`` one INSERT alone, in autocommit on PostgreSQL, and no ORM
+session; with a key, in the request's transaction with the key's stored response.
+Either way the row answered 201 is in the database, and a database error under
+the INSERT is 503 and leaves no row.
+"""
+
+import uuid
 
 import pytest
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
 
+import blueprints.feedback
 from extensions import db
-from models import Feedback, User
+from models import Feedback, IdempotencyKey, User
 from tests.helpers import VALID_FEEDBACK as VALID
 from tests.helpers import assert_problem
 
@@ -173,3 +185,135 @@ def test_unsupported_methods_are_405(client):
     for response in (client.put("/api/feedback"), client.patch("/api/feedback/1")):
         assert_problem(response, 405, "METHOD_NOT_ALLOWED")
         assert "GET" in response.headers["Allow"]
+
+
+# How a feedback is written.
+
+
+@pytest.fixture
+def database_work(app):
+    """What one request does with the database: each statement (its first words
+    and its connection's isolation level option), pool checkouts, commits, and
+    the ORM session's transactions."""
+    work = {"statements": [], "checkouts": 0, "commits": 0, "session_transactions": 0}
+    with app.app_context():
+        engine = db.engine
+
+    def statement(conn, cursor, sql, parameters, context, executemany):
+        isolation = conn.get_execution_options().get("isolation_level")
+        work["statements"].append((" ".join(sql.split()[:3]), isolation))
+
+    def checkout(*args):
+        work["checkouts"] += 1
+
+    def commit(conn):
+        work["commits"] += 1
+
+    def session_begin(session, transaction, connection):
+        work["session_transactions"] += 1
+
+    listeners = [
+        (engine, "before_cursor_execute", statement),
+        (engine.pool, "checkout", checkout),
+        (engine, "commit", commit),
+        (Session, "after_begin", session_begin),
+    ]
+    for target, name, listener in listeners:
+        event.listen(target, name, listener)
+    yield work
+    for target, name, listener in listeners:
+        event.remove(target, name, listener)
+
+
+def stored_feedback(app):
+    """Every feedback in the database, as the API shows it."""
+    with app.app_context():
+        rows = db.session.scalars(select(Feedback).order_by(Feedback.id)).all()
+        return [blueprints.feedback.FEEDBACK.dump(row) for row in rows]
+
+
+def stored_keys(app):
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(IdempotencyKey))
+
+
+def test_without_a_key_a_feedback_is_one_insert_alone(app, client, database_url, database_work):
+    response = client.post("/api/feedback", json={**VALID, "rating": 4})
+
+    assert response.status_code == 201
+    alone = "AUTOCOMMIT" if database_url.startswith("postgresql") else None
+    assert database_work["statements"] == [("INSERT INTO feedback", alone)]
+    assert database_work["checkouts"] == 1 and database_work["commits"] == 1
+    assert database_work["session_transactions"] == 0  # the ORM session was never opened
+    assert stored_feedback(app) == [response.get_json()]
+
+
+def test_a_signed_in_senders_feedback_is_stored_with_its_user(app, client, viewer, viewer_headers):
+    response = client.post("/api/feedback", json=VALID, headers=viewer_headers)
+    assert response.status_code == 201
+    assert stored_feedback(app) == [response.get_json()]
+    assert stored_feedback(app)[0]["user_id"] == viewer.id
+
+
+def test_with_a_key_the_feedback_commits_with_its_stored_response(app, client, database_work):
+    headers = {"Idempotency-Key": str(uuid.uuid4())}
+
+    first = client.post("/api/feedback", json=VALID, headers=headers)
+
+    assert first.status_code == 201
+    inserts = [sql for sql, _ in database_work["statements"] if sql.startswith("INSERT")]
+    assert inserts == ["INSERT INTO idempotency_keys", "INSERT INTO feedback"]
+    assert database_work["commits"] == 1  # the claim, the row and the stored response together
+    assert stored_feedback(app) == [first.get_json()]
+    with app.app_context():
+        stored = db.session.scalar(select(IdempotencyKey))
+        assert stored.state == "done" and stored.location == first.headers["Location"]
+
+    again = client.post("/api/feedback", json=VALID, headers=headers)
+    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_data() == first.get_data()
+    other = client.post("/api/feedback", json={**VALID, "rating": 2}, headers=headers)
+    assert_problem(other, 422, "IDEMPOTENCY_KEY_REUSED")
+    assert stored_feedback(app) == [first.get_json()]
+    assert stored_keys(app) == 1
+
+
+@pytest.mark.parametrize("with_key", [False, True], ids=["without-a-key", "with-a-key"])
+def test_a_database_error_under_the_insert_is_503_and_leaves_no_row(app, client, with_key):
+    headers = {"Idempotency-Key": str(uuid.uuid4())} if with_key else {}
+    with app.app_context():
+        engine = db.engine
+
+    def lost(conn, cursor, statement, parameters, context, executemany):
+        if statement.startswith("INSERT INTO feedback"):
+            raise engine.dialect.loaded_dbapi.OperationalError("server closed the connection")
+
+    event.listen(engine, "before_cursor_execute", lost)
+    try:
+        failed = client.post("/api/feedback", json=VALID, headers=headers)
+    finally:
+        event.remove(engine, "before_cursor_execute", lost)
+
+    assert_problem(failed, 503, "SERVICE_UNAVAILABLE")
+    assert stored_feedback(app) == []
+    assert stored_keys(app) == 0
+    retry = client.post("/api/feedback", json=VALID, headers=headers)
+    assert retry.status_code == 201 and "Idempotent-Replayed" not in retry.headers
+    assert stored_feedback(app) == [retry.get_json()]
+
+
+def test_with_a_key_an_error_after_the_insert_leaves_no_row(app, client, monkeypatch):
+    """The row is in the request's transaction: a 500 before the commit takes it back."""
+    headers = {"Idempotency-Key": str(uuid.uuid4())}
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("lost before the commit")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(blueprints.feedback, "url_for", broken)
+        failed = client.post("/api/feedback", json=VALID, headers=headers)
+    assert_problem(failed, 500, "INTERNAL_ERROR")
+
+    assert stored_feedback(app) == [] and stored_keys(app) == 0
+    assert client.post("/api/feedback", json=VALID, headers=headers).status_code == 201
+    assert len(stored_feedback(app)) == 1

@@ -26,6 +26,16 @@ def test_create_returns_product_location_and_etag(client, editor_headers, app):
         assert db.session.get(Product, body["id"]).price == Decimal("19.99")
 
 
+def test_a_created_product_is_stored_as_answered(client, editor_headers, app):
+    """The create answers from the row it wrote (``insert_one``), not from a read:
+    the product read back is the same, to its ETag."""
+    created = client.post("/api/products", json={**VALID, "price": 5}, headers=editor_headers)
+    assert created.status_code == 201
+    read = client.get(created.headers["Location"])
+    assert read.get_json() == created.get_json()
+    assert read.headers["ETag"] == created.headers["ETag"]
+
+
 @pytest.mark.parametrize(
     ("sent", "shown"),
     [
