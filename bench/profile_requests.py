@@ -38,7 +38,18 @@ os.environ["FLASK_SKIP_DOTENV"] = "1"
 from werkzeug.test import EnvironBuilder  # noqa: E402
 
 HIGH_LIMIT = "100000000 per minute"
-SCENARIOS = ("bare", "healthz", "config", "users", "me", "item", "list", "batch", "feedback")
+SCENARIOS = (
+    "bare",
+    "healthz",
+    "config",
+    "users",
+    "me",
+    "item",
+    "list",
+    "cursor",
+    "batch",
+    "feedback",
+)
 
 
 def build_app():
@@ -85,6 +96,8 @@ def requests_for(app):
     auth = {"Authorization": f"Bearer {login.get_json()['access_token']}"}
     me = client.get("/api/auth/me", headers=auth).get_json()
     ids = ",".join(str(i) for i in range(1000, 1_000_000, 50_000))
+    # A cursor page past the first: its statement seeks after the cursor's position.
+    second = client.get("/api/products?limit=20&cursor=").get_json()["meta"]["next_cursor"]
     feedback = {"name": "Bench", "email": "bench@example.com", "message": "A profiling message."}
     return {
         "bare": prepared("GET", "/api/users/3"),
@@ -94,6 +107,7 @@ def requests_for(app):
         "me": prepared("GET", "/api/auth/me", headers=auth),
         "item": prepared("GET", "/api/products/500000"),
         "list": prepared("GET", "/api/products?limit=20"),
+        "cursor": prepared("GET", f"/api/products?limit=20&cursor={second}"),
         "batch": prepared("GET", f"/api/products?ids={ids}"),
         "feedback": prepared("POST", "/api/feedback", feedback),
     }

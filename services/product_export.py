@@ -13,12 +13,13 @@ from ``ProductSchema``'s own fields, so an NDJSON line is byte for byte the body
 of ``GET /api/products/{id}``.
 
 Speed (issue 21: a million rows at 50,000 rows/s): a batch is formatted column
-by column, not value by value through ``Field.serialize``. For each field the
-module works out once how it shows a stored value (``ShownColumn`` below): a
-formatted field's own ``dump_value`` (the function its ``serialize`` calls),
-nothing for a string or integer column that marshmallow's ``String`` /
-``Integer`` passes through unchanged, and the field's ``serialize`` itself for
-any other field. NDJSON lines are then put together from per-value JSON texts
+by column, not value by value through ``Field.serialize``. ``ROWS``, a
+``schemas.row_dump.RowDump`` (the same dump the list pages and the batch use),
+works out once for each field how it shows a stored value: a formatted field's
+own ``dump_value`` (the function its ``serialize`` calls), nothing for a string
+or integer column that marshmallow's ``String`` / ``Integer`` passes through
+unchanged, and the field's ``serialize`` itself for any other field. NDJSON
+lines are then put together from per-value JSON texts
 (``json.encoder.encode_basestring_ascii``, what ``json.dumps`` with
 ``ensure_ascii`` uses for a string) with one ``str.format`` per row, instead of
 building a dict and encoding it.
@@ -33,15 +34,13 @@ carriage return gets a leading ``'``, so no spreadsheet runs it as a formula
 import csv
 import io
 import json
-from dataclasses import dataclass
 from itertools import repeat
 from json.encoder import encode_basestring_ascii
-
-from marshmallow import fields
 
 from extensions import db
 from models import Product
 from schemas.product import ProductSchema
+from schemas.row_dump import RowDump
 
 # Rows per query and per piece written. 5,000 and 20,000 measured no cheaper per
 # row than 1,000 (bench/README.md, "Product export") and send the first bytes later.
@@ -53,48 +52,27 @@ TEXT_FIELDS = ("name", "description", "category")
 # As Flask's jsonify writes a body: compact, ASCII only, keys in the schema's order.
 _encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True).encode
 
-
-@dataclass(frozen=True)
-class ShownColumn:
-    """How the export shows one of ``ProductSchema``'s fields, derived from the field.
-
-    ``dump``: stored value (never None) -> the value a response shows, or None
-    when the field shows the stored value as it is. ``json``: a shown value
-    (never None) -> its JSON text, as ``_encode`` would write it. ``nullable``:
-    whether the column may hold None (if not, ``map`` applies the functions
-    with no per-value test, the cheaper loop).
-    """
-
-    name: str
-    dump: object
-    json: object
-    nullable: bool
-
-
-def _column(name, field):
-    stored = Product.__table__.c[name]
-    nullable = stored.nullable
-    if callable(getattr(field, "dump_value", None)):
-        # Price and UTCDateTime: a formatted text (schemas/fields.py).
-        return ShownColumn(name, field.dump_value, encode_basestring_ascii, nullable)
-    if isinstance(field, fields.String) and stored.type.python_type is str:
-        return ShownColumn(name, None, encode_basestring_ascii, nullable)  # String: str(value)
-    if isinstance(field, fields.Integer) and not field.as_string and stored.type.python_type is int:
-        return ShownColumn(name, None, repr, nullable)  # Integer: int(value); JSON writes its repr
-
-    # Any other field: its own serialize, and the whole JSON encoder for the result.
-    def dump(value):
-        return field.serialize(name, {name: value})
-
-    return ShownColumn(name, dump, _encode, nullable=True)
-
-
-_COLUMNS_SHOWN = [_column(name, field) for name, field in ProductSchema().dump_fields.items()]
-COLUMN_NAMES = [column.name for column in _COLUMNS_SHOWN]
+# The schema's fields are the table's columns of the same names (``ProductSchema``).
+COLUMN_NAMES = list(ProductSchema().dump_fields)
 COLUMNS = [Product.__table__.c[name] for name in COLUMN_NAMES]
+ROWS = RowDump(ProductSchema(), COLUMNS)
+
+
+def _json_text(shown):
+    """The function from a shown value (never None) of ``shown``'s field to its
+    JSON text, as ``_encode`` would write it."""
+    if shown.shown_type is str:
+        return encode_basestring_ascii
+    if shown.shown_type is int:
+        return repr  # JSON writes an integer as its repr
+    return _encode
+
+
+_JSON_TEXTS = [(_json_text(shown), shown.nullable) for shown in ROWS.fields]
 # One NDJSON line: the keys as JSON writes them, a {} for each value's JSON text.
-_LINE = "{{" + ",".join(f"{encode_basestring_ascii(name)}:{{}}" for name in COLUMN_NAMES) + "}}\n"
+_LINE = "{{" + ",".join(f"{encode_basestring_ascii(key)}:{{}}" for key in ROWS.keys) + "}}\n"
 _TEXT = [name in TEXT_FIELDS for name in COLUMN_NAMES]
+_NULLABLE = [shown.nullable for shown in ROWS.fields]
 
 
 def chunks(statement, fmt):
@@ -114,18 +92,10 @@ def _batches(statement):
         )
         if not rows:
             return
-        yield [
-            _shown(column, values)
-            for column, values in zip(_COLUMNS_SHOWN, zip(*rows, strict=True), strict=True)
-        ]
+        yield ROWS.shown_columns(rows)
         if len(rows) < BATCH_SIZE:
             return
         last_id = rows[-1].id
-
-
-def _shown(column, values):
-    """A column of stored values as the API shows them (None stays None)."""
-    return values if column.dump is None else _each(column.dump, values, column.nullable)
 
 
 def _each(function, values, nullable, none=None):
@@ -138,8 +108,8 @@ def _each(function, values, nullable, none=None):
 def _ndjson(batches):
     for batch in batches:
         texts = [
-            _each(column.json, values, column.nullable, none="null")
-            for column, values in zip(_COLUMNS_SHOWN, batch, strict=True)
+            _each(json_text, values, nullable, none="null")
+            for (json_text, nullable), values in zip(_JSON_TEXTS, batch, strict=True)
         ]
         yield "".join(map(_LINE.format, *texts)).encode()
 
@@ -151,8 +121,8 @@ def _csv(batches):
     yield _drain(buffer)
     for batch in batches:
         cells = [
-            _guarded(values, column.nullable) if text else values
-            for text, column, values in zip(_TEXT, _COLUMNS_SHOWN, batch, strict=True)
+            _guarded(values, nullable) if text else values
+            for text, nullable, values in zip(_TEXT, _NULLABLE, batch, strict=True)
         ]
         writer.writerows(zip(*cells, strict=True))  # the csv module writes None as an empty cell
         yield _drain(buffer)
