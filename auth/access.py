@@ -17,7 +17,8 @@ role and an id, cost 70 µs of a 500 µs request, and running the query through
 the ORM session as much again (``bench/README.md``): it is a ``FastRead``
 (``models/fast_read.py``), on a pooled connection of its own, so a request that
 only reads its caller never opens a session. The signing serializers are kept
-per secret key likewise (``auth/tokens.py``).
+per secret key likewise, and a token whose signature checked out is remembered,
+so a client's next requests with it only have its age checked (``auth/tokens.py``).
 
 Why credentials were refused is kept on ``g.auth_failure`` as a short reason
 (``bad_signature``, ``wrong_password``, ...), which the metrics count; clients

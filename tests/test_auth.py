@@ -308,3 +308,49 @@ def test_the_caller_snapshot_has_every_field_a_user_is_shown_with():
     """``/auth/me`` and reading oneself dump the ``Caller`` the token lookup read:
     a field added to ``UserSchema`` must be read by that lookup too."""
     assert {field.name for field in dataclasses.fields(Caller)} == set(UserSchema().fields)
+
+
+def test_tokens_keep_itsdangerous_format_both_ways(client, app, viewer, viewer_headers):
+    """auth/tokens.py's cheaper serializer makes and reads the very tokens
+    itsdangerous's own makes and reads: tokens issued before it keep working."""
+    stock = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt="access-token")
+    with app.app_context():
+        token_id = db.session.scalar(select(AuthSession.token_id))
+    issued = viewer_headers["Authorization"].split()[1]
+    assert stock.loads(issued, max_age=60)["sid"] == token_id
+    for token in (stock.dumps({"sid": token_id, "nonce": "n"}), stock.dumps(token_id)):
+        assert client.get("/api/auth/me", headers=bearer(token)).get_json()["id"] == viewer.id
+
+
+def test_a_token_already_accepted_is_refused_once_expired(make_app, create_user):
+    """A token is remembered once its signature checked out; its age still
+    counts on every request, also backwards (a clock set back)."""
+    client = make_app(ACCESS_TOKEN_TTL=60).test_client()
+    user = create_user()
+    with time_machine.travel(utcnow(), tick=False) as traveller:
+        token = client.post(LOGIN, json={"email": user.email, "password": PASSWORD}).get_json()[
+            "access_token"
+        ]
+        me = bearer(token)
+        assert client.get("/api/auth/me", headers=me).status_code == 200
+        traveller.shift(timedelta(seconds=-5))
+        assert_problem(client.get("/api/auth/me", headers=me), 401, "UNAUTHENTICATED")
+        traveller.shift(timedelta(seconds=5 + 60))
+        assert client.get("/api/auth/me", headers=me).status_code == 200
+        traveller.shift(timedelta(seconds=1))
+        assert_problem(client.get("/api/auth/me", headers=me), 401, "UNAUTHENTICATED")
+
+
+def test_a_signed_token_of_another_shape_is_refused_every_time(client, app):
+    shaped = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt="access-token").dumps([1, 2])
+    for _ in range(2):
+        assert_problem(client.get("/api/auth/me", headers=bearer(shaped)), 401, "UNAUTHENTICATED")
+
+
+def test_remembered_tokens_are_bounded(app):
+    from auth.tokens import TokenSerializer
+
+    serializer = TokenSerializer(app.config["SECRET_KEY"], "access-token")
+    for number in range(TokenSerializer.REMEMBERED + 1):
+        serializer.remember(f"token-{number}", "id", 0)
+    assert len(serializer.verified) <= TokenSerializer.REMEMBERED
