@@ -15,6 +15,7 @@ from types import SimpleNamespace
 import limits.util
 import pytest
 from flask.sessions import SecureCookieSessionInterface
+from marshmallow import Schema
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
@@ -154,3 +155,25 @@ def test_an_uncached_full_first_page_is_one_statement(make_app):
         event.remove(engine, "before_cursor_execute", record)
     assert response.status_code == 200 and response.get_json()["meta"]["total"] == 25
     assert len(statements) == 1, statements
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/api/products?limit=5", "/api/products?limit=5&cursor=", "/api/products?ids=3,1,99"],
+    ids=["numbered page", "cursor page", "batch"],
+)
+def test_list_pages_and_the_batch_skip_the_session_and_marshmallows_dump(make_app, counted, url):
+    """Plain rows on an autocommit connection, dumped by schemas.row_dump.RowDump:
+    no ORM query and no marshmallow ``Schema.dump`` (tests/test_row_dump.py checks
+    the bodies are the same)."""
+    app = make_app(CACHE_URL="none")
+    client = app.test_client()
+    with app.app_context():
+        insert_products(*({} for _ in range(8)))
+    orm_queries = counted(Session, "execute")
+    dumps = counted(Schema, "dump")
+
+    response = client.get(url)
+
+    assert response.status_code == 200 and response.get_json()["data"]
+    assert orm_queries == [] and dumps == []
