@@ -158,15 +158,17 @@ class Counters:
         self.down = False
         return True
 
-    def hit(self, item, key):
-        """Count one request against ``item`` under ``key`` (``item.key_for(...)``):
-        whether it is within the limit, and the ``Window`` after the count."""
+    def hit(self, item, identifiers):
+        """Count one request against ``item``: whether it is within the limit, and
+        the ``Window`` after the count."""
+        key = item.key_for(*identifiers)
         count = self.call("incr", key, item.get_expiry())
         window = Window(item.amount, max(0, item.amount - count), self.call("get_expiry", key))
         return count <= item.amount, window
 
-    def peek(self, item, key):
-        """``item``'s ``Window`` under ``key``, counting nothing."""
+    def peek(self, item, identifiers):
+        """``item``'s ``Window`` for ``identifiers``, counting nothing."""
+        key = item.key_for(*identifiers)
         count = self.call("get", key)
         return Window(item.amount, max(0, item.amount - count), self.call("get_expiry", key))
 
@@ -199,40 +201,20 @@ password_reset_limit = RouteLimit("RATELIMIT_PASSWORD_RESET", key=client_address
 feedback_limit = RouteLimit("RATELIMIT_FEEDBACK")
 
 
-class EndpointKey:
-    """``item.key_for(caller, endpoint)`` for one item and endpoint, made per
-    request by joining the caller's key with the parts around it, which are
-    worked out once (``key_for`` formats every part on every call)."""
-
-    SLOT = "\x00"  # stands for the caller's key; no endpoint name holds it
-
-    def __init__(self, item, endpoint):
-        self.item = item
-        self.endpoint = endpoint
-        self.parts = item.key_for(self.SLOT, endpoint).split(self.SLOT)
-
-    def __call__(self, caller):
-        if len(self.parts) != 2:  # the slot character in the endpoint after all
-            return self.item.key_for(caller, self.endpoint)
-        return f"{self.parts[0]}{caller}{self.parts[1]}"
-
-
 class Limiter:
     """One app's rate limiting: its counters and the limits of each endpoint."""
 
     def __init__(self, config):
         self.config = config
         self.counters = Counters(config["RATELIMIT_STORAGE_URI"])
-        # endpoint -> (RouteLimit, [(parsed item, its EndpointKey)], smallest first)
-        self.by_endpoint = {}
+        self.by_endpoint = {}  # endpoint -> (RouteLimit, its parsed items, smallest first)
 
     def limits_for(self, endpoint):
         found = self.by_endpoint.get(endpoint)
         if found is None:
             view = current_app.view_functions[endpoint]
             route_limit = getattr(view, "rate_limit", None) or DEFAULT_LIMIT
-            items = self.config[route_limit.setting]
-            found = (route_limit, [(item, EndpointKey(item, endpoint)) for item in items])
+            found = (route_limit, self.config[route_limit.setting])
             self.by_endpoint[endpoint] = found
         return found
 
@@ -250,15 +232,15 @@ def check_request():
         return
     limiter = current_app.extensions["rate_limits"]
     route_limit, items = limiter.limits_for(endpoint)
-    caller = route_limit.key()
+    identifiers = (route_limit.key(), endpoint)
     reported = None
-    for item, key_for_caller in items:
-        allowed, window = limiter.counters.hit(item, key_for_caller(caller))
+    for item in items:
+        allowed, window = limiter.counters.hit(item, identifiers)
         if reported is None:
             reported = window
         if not allowed:
             g.rate_limit_window = window
-            log.info("rate limit %s (%s) exceeded at %s", item, caller, endpoint)
+            log.info("rate limit %s (%s) exceeded at %s", item, identifiers[0], endpoint)
             raise RateLimited(
                 f"Too many requests (limit: {item}); "
                 "retry after the number of seconds in Retry-After."
@@ -294,7 +276,7 @@ class FailedAttempts:
     def check(self, key):
         limiter, items = self._limits()
         for item in items:
-            window = limiter.counters.peek(item, item.key_for(key, self.scope))
+            window = limiter.counters.peek(item, (key, self.scope))
             g.rate_limit_window = window
             if window.remaining == 0:
                 raise RateLimited(
@@ -305,7 +287,7 @@ class FailedAttempts:
     def failed(self, key):
         limiter, items = self._limits()
         for item in reversed(items):  # the shortest window is reported last
-            g.rate_limit_window = limiter.counters.hit(item, item.key_for(key, self.scope))[1]
+            g.rate_limit_window = limiter.counters.hit(item, (key, self.scope))[1]
 
 
 # Changing one's own password proves the caller knows the current one: a stolen

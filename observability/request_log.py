@@ -8,18 +8,16 @@ and ``span_id``.
 
 The line is written on every request, so its path is kept short: one JSON
 encoder for the process (``json.dumps`` with ``default=`` builds a new one per
-call), a record made without ``Logger.findCaller``'s walk up the stack for a
-file name and line number no formatter here prints, the record's own fields
-copied into the line in one pass, and the date and time of ``ts`` formatted
-once a second (``UtcTimestamps``) rather than through a ``datetime`` per line.
+call) and a record made without ``Logger.findCaller``'s walk up the stack for a
+file name and line number no formatter here prints.
 """
 
 import json
 import logging
-import math
 import re
 import sys
 import time
+from datetime import UTC, datetime
 
 from flask import g, has_request_context, request
 from sqlalchemy.exc import StatementError
@@ -28,32 +26,6 @@ from request_ids import request_id
 
 _RECORD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 _encode = json.JSONEncoder(default=str).encode
-
-
-class UtcTimestamps:
-    """``datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")``
-    (``2026-12-06T08:47:39.123+00:00``), the date and time part made once a second.
-
-    Rounded as ``datetime`` rounds: to the microsecond, half to even, then cut
-    to milliseconds.
-    """
-
-    def __init__(self):
-        self.last = (None, "")  # (whole second, its date and time), replaced whole: thread-safe
-
-    def __call__(self, created):
-        fraction, whole = math.modf(created)
-        micros = round(fraction * 1_000_000)
-        if micros == 1_000_000:
-            whole, micros = whole + 1, 0
-        second, text = self.last
-        if second != whole:
-            text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
-            self.last = (whole, text)
-        return f"{text}.{micros // 1000:03d}+00:00"
-
-
-utc_timestamp = UtcTimestamps()
 
 request_log = logging.getLogger("api.request")
 
@@ -79,14 +51,14 @@ class JsonFormatter(logging.Formatter):
             text = super().format(record)
             return text if self.colour else ANSI_ESCAPE.sub("", text)
         entry = {
-            "ts": utc_timestamp(record.created),
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
         }
-        for key, value in vars(record).items():  # the ``extra=`` fields
-            if key not in _RECORD_ATTRIBUTES:
-                entry[key] = value
+        entry.update(
+            {key: value for key, value in vars(record).items() if key not in _RECORD_ATTRIBUTES}
+        )
         if has_request_context():
             if "request_id" not in entry:
                 entry["request_id"] = request_id()

@@ -178,21 +178,3 @@ def test_gunicorns_log_of_a_failed_export_withholds_the_database_message(
 
 def _product():
     return {"name": "Lamp", "price": "1.00", "category": "lighting"}
-
-
-def test_timestamps_are_the_ones_datetime_makes():
-    """``ts`` is made once a second and rounded as ``datetime`` rounds (half a
-    microsecond, a millisecond's end, a second's end)."""
-    import datetime
-    import random
-    import time
-
-    from observability.request_log import UtcTimestamps
-
-    timestamps = UtcTimestamps()
-    second = int(time.time())
-    edges = [second + k / 1e6 + d for k in range(0, 1_000_000, 997) for d in (0, 5e-7, -5e-7)]
-    randoms = [second + random.random() * 5 for _ in range(2000)]
-    for created in [second + 0.9999996, second + 0.9994999, *edges, *randoms]:
-        expected = datetime.datetime.fromtimestamp(created, datetime.UTC)
-        assert timestamps(created) == expected.isoformat(timespec="milliseconds"), created

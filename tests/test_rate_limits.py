@@ -248,16 +248,3 @@ def test_feedback_route_has_its_own_limit(make_app):
     client = make_app(RATELIMIT_ENABLED=True, RATELIMIT_FEEDBACK="2 per minute").test_client()
     statuses = [client.post("/api/feedback", json=VALID_FEEDBACK).status_code for _ in range(3)]
     assert statuses == [201, 201, 429]
-
-
-@pytest.mark.parametrize("endpoint", ["users.get_user", "auth.login", "odd/end\x00point"])
-@pytest.mark.parametrize("caller", ["user:42", "203.0.113.1", "2001:db8::1", "a/b"])
-def test_counter_keys_are_the_ones_limits_makes(endpoint, caller):
-    """The storage keys stay those of ``limits`` (and Flask-Limiter before it),
-    so counters carry over; ``EndpointKey`` only works them out faster."""
-    from limits import parse_many
-
-    from features.rate_limits import EndpointKey
-
-    for item in parse_many("10 per second; 1000 per 2 hours"):
-        assert EndpointKey(item, endpoint)(caller) == item.key_for(caller, endpoint)
