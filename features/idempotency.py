@@ -73,8 +73,8 @@ sent, nothing else was read or written through the session) the INSERT runs alon
 on a pooled connection of its own, committed at once (``models/single_insert.py``:
 in autocommit on PostgreSQL, one round trip instead of BEGIN, INSERT and COMMIT),
 and the ORM session is never opened: ``commit_with_response`` then only makes the
-response. Measured on an anonymous feedback create: 8 % fewer instructions per
-request on SQLite, 22 % on PostgreSQL, where it is one round trip instead of three
+response. Measured on an anonymous feedback create: 13 % fewer instructions per
+request on SQLite, 26 % on PostgreSQL, where it is one round trip instead of three
 (``bench/README.md``, round 5).
 
 The price: without a key, the row is committed before the response is made, not
