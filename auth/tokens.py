@@ -20,6 +20,7 @@ malformed, and its subclass ``SignatureExpired`` for an expired one; the caller
 decides what a refusal means.
 """
 
+import functools
 import hashlib
 import secrets
 import time
@@ -31,11 +32,8 @@ ACCESS_SALT = "access-token"
 REFRESH_SALT = "refresh-token"
 
 
-_serializers = {}
-
-
 class KeptKeySigner(TimestampSigner):
-    """A timestamp signer that derives its signing key from a secret key once.
+    """A timestamp signer that derives its signing keys from its secret keys once.
 
     itsdangerous derives the key (a SHA-1 of salt and secret) again for every
     token it signs or checks; the result only depends on the secret key and the
@@ -45,18 +43,17 @@ class KeptKeySigner(TimestampSigner):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.derived_keys = {}
+        for secret_key in self.secret_keys:  # bytes, as itsdangerous passes them back
+            self.derived_keys[secret_key] = super().derive_key(secret_key)
 
     def derive_key(self, secret_key=None):
-        key = self.derived_keys.get(secret_key)
-        if key is None:
-            key = self.derived_keys[secret_key] = super().derive_key(secret_key)
-        return key
+        return self.derived_keys[self.secret_keys[-1] if secret_key is None else secret_key]
 
 
 class TokenSerializer(URLSafeTimedSerializer):
     """itsdangerous's URL-safe timed serializer, with the same token format, made
-    cheaper to read a token with: one signer per salt kept (itsdangerous builds a
-    new one for every token), which keeps its derived key (``KeptKeySigner``),
+    cheaper to read a token with: its signer built once (itsdangerous builds a
+    new one for every token), which keeps its derived keys (``KeptKeySigner``),
     and SHA-1 given as hashlib's own function, which ``hmac`` runs in OpenSSL
     (itsdangerous's default is a Python function wrapping it, with which ``hmac``
     computes the HMAC in Python). Measured in ``bench/README.md``.
@@ -70,7 +67,7 @@ class TokenSerializer(URLSafeTimedSerializer):
 
     def __init__(self, secret_key, salt):
         super().__init__(secret_key, salt=salt, signer_kwargs={"digest_method": hashlib.sha1})
-        self.signers = {}
+        self.kept_signer = super().make_signer()
         self.verified = {}  # token: (what it names, signed at in Unix seconds)
 
     def remember(self, token, value, signed_at):
@@ -80,20 +77,19 @@ class TokenSerializer(URLSafeTimedSerializer):
         self.verified[token] = (value, signed_at)
 
     def make_signer(self, salt=None):
-        signer = self.signers.get(salt)
-        if signer is None:
-            signer = self.signers[salt] = super().make_signer(salt)
-        return signer
+        """The kept signer for the serializer's own salt (the only one used here)."""
+        return self.kept_signer if salt is None else super().make_signer(salt)
+
+
+@functools.cache
+def _serializer_for(secret_key, salt):
+    return TokenSerializer(secret_key, salt)
 
 
 def _serializer(salt):
     """One serializer per (secret key, salt), built once: tokens are read on every
     authenticated request."""
-    key = current_app.config["SECRET_KEY"]
-    serializer = _serializers.get((key, salt))
-    if serializer is None:
-        serializer = _serializers[(key, salt)] = TokenSerializer(key, salt)
-    return serializer
+    return _serializer_for(current_app.config["SECRET_KEY"], salt)
 
 
 class IssuedAtSigner(TimestampSigner):
