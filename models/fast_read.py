@@ -35,7 +35,8 @@ from contextlib import contextmanager
 
 from sqlalchemy.exc import DBAPIError
 
-# Each dialect's options for these reads: only where they save round trips.
+# Each dialect's options for a statement that needs no transaction around it:
+# only where they save round trips.
 _OPTIONS = {"postgresql": {"isolation_level": "AUTOCOMMIT"}}
 
 
@@ -70,8 +71,15 @@ def read_connection(engine):
     no session. Each statement sees the latest commit, as it would in the
     session under READ COMMITTED.
     """
-    options = _OPTIONS.get(engine.dialect.name)
     with engine.connect() as connection:
-        if options:
-            connection.execution_options(**options)
-        yield connection
+        yield without_transaction(connection)
+
+
+def without_transaction(connection):
+    """``connection`` in autocommit where that saves round trips (PostgreSQL: see
+    above), as it is elsewhere: for statements that each stand alone, a read here
+    or one INSERT (``models/single_insert.py``)."""
+    options = _OPTIONS.get(connection.dialect.name)
+    if options:
+        connection.execution_options(**options)
+    return connection

@@ -25,8 +25,7 @@ its defaults in Python: ``extensions.py``).
 
 from sqlalchemy import Table
 
-# Each dialect's options for a write alone: only where they save round trips.
-_OPTIONS = {"postgresql": {"isolation_level": "AUTOCOMMIT"}}
+from models.fast_read import without_transaction
 
 # table -> its INSERT and its primary key's names, made once (SQLAlchemy caches the
 # compiled statement; building the construct and walking the key each time is not free).
@@ -49,10 +48,7 @@ def insert(connection, table: Table, values):
 def insert_alone(engine, table: Table, values):
     """``insert`` on a pooled connection of its own, committed before this returns
     (in autocommit on PostgreSQL: one round trip)."""
-    options = _OPTIONS.get(engine.dialect.name)
     with engine.connect() as connection:
-        if options:
-            connection.execution_options(**options)
-        row = insert(connection, table, values)
+        row = insert(without_transaction(connection), table, values)
         connection.commit()  # SQLite's transaction; nothing is sent in autocommit
     return row
