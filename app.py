@@ -35,6 +35,7 @@ def create_app(overrides=None):
         {k: v for k, v in overrides.items() if k not in settings and k != "DATABASE_URL"}
     )
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = database.engine_options(app.config)
+    app.config["SQLALCHEMY_BINDS"] = database.binds(app.config)
     app.json.sort_keys = False
 
     pipeline.install(app)  # configures logging first: the warnings below are logged as JSON
@@ -44,8 +45,9 @@ def create_app(overrides=None):
     init_db(app)
     migrate.init_app(app, db, directory=os.path.join(app.root_path, "migrations"))
     with app.app_context():
-        database.configure(db.engine)
-        pipeline.install_engine(app, db.engine)
+        database.configure(db.engines)
+        for engine in db.engines.values():
+            pipeline.install_engine(app, engine)
     register_blueprints(app)
     cli.init_app(app)
     return app

@@ -390,7 +390,12 @@ SETTINGS = (
         "Werkzeug's password hash method; `scrypt:n:r:p` or `pbkdf2:sha256:iterations` "
         "to tune its cost (existing hashes keep working either way)",
     ),
-    Setting("DB_POOL_SIZE", integer(1), "5", "connections kept per process (server databases)"),
+    Setting(
+        "DB_POOL_SIZE",
+        integer(1),
+        "5",
+        "connections kept per pool and process (server databases; two pools: docs/topology.md)",
+    ),
     Setting("DB_MAX_OVERFLOW", integer(0), "10", "connections allowed on top of the pool"),
     Setting("DB_POOL_RECYCLE", integer(-1), "1800", "seconds before a connection is replaced"),
     Setting("DB_POOL_TIMEOUT", integer(1), "30", "seconds to wait for a free connection"),

@@ -35,10 +35,9 @@ from sqlalchemy import bindparam, select
 
 from auth.tokens import load_access_token
 from errors import Forbidden, Unauthenticated
-from extensions import db
 from models import AuthSession, User
 from models.base import utcnow
-from models.fast_read import FastRead
+from models.fast_read import FastRead, autocommit_engine
 from models.user import HasRole
 from plumbing.view_order import AUTH, record_layer
 from services import sessions
@@ -114,7 +113,7 @@ def _authenticate():
         return _Authentication(failure=INVALID_TOKEN, reason="expired_token")
     except BadSignature:
         return _Authentication(failure=INVALID_TOKEN, reason="bad_signature")
-    row = _TOKEN_LOOKUP.first(db.engine, token_id=token_id)
+    row = _TOKEN_LOOKUP.first(autocommit_engine(), token_id=token_id)
     if row is None:
         return _Authentication(failure=INVALID_TOKEN, reason="unknown_session")
     session, user = CallerSession(*row[:_SPLIT]), Caller(*row[_SPLIT:])

@@ -257,7 +257,8 @@ def deep_cursor(env, row):
         last_id = db.session.scalar(select(Product.id).order_by(Product.id).offset(row - 1))
         query = parse_query(PRODUCT_LIST_QUERY)
         cursor = encode_cursor(query_binding(query), [last_id])
-        db.engine.dispose()
+        for engine in db.engines.values():  # the session's and the autocommit engine
+            engine.dispose()
     return cursor
 
 

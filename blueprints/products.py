@@ -79,7 +79,7 @@ def _batch(ids):
     """
     wanted = list(dict.fromkeys(ids))
     statement = select(Product).where(Product.id.in_([i for i in wanted if i <= MAX_ID]))
-    with read_connection(db.engine) as connection:
+    with read_connection() as connection:
         rows = connection.execute(statement).all()
     found = {product["id"]: product for product in PRODUCT_ROWS.dump(rows)}
     return {

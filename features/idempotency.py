@@ -111,6 +111,7 @@ from auth.access import authentication, optional_user
 from errors import AppError, IdempotencyKeyInUse, IdempotencyKeyReused, RequestValidationError
 from extensions import db
 from models.base import utcnow
+from models.fast_read import autocommit_engine
 from models.idempotency import DONE, IN_PROGRESS, IdempotencyKey
 from models.single_insert import insert, insert_alone
 from observability import metrics
@@ -189,7 +190,7 @@ def insert_one(model, **values):
     registry = db.session.registry
     if registry.has() and registry().in_transaction():
         return insert(db.session.connection(), table, values)
-    return insert_alone(db.engine, table, values)
+    return insert_alone(autocommit_engine(), table, values)
 
 
 def commit_with_response(rv):

@@ -67,8 +67,8 @@ from flask import current_app, request
 from flask_caching import Cache
 
 from config import REDIS_TIMEOUTS, VERSION
-from extensions import db
 from models.catalog import current_token
+from models.fast_read import autocommit_engine
 from plumbing.view_order import CACHED, record_layer
 
 log = logging.getLogger("api.server_cache")
@@ -165,7 +165,7 @@ def _key(state, scope):
     if scope == "config":
         version = f"{VERSION}:{current_app.config['ALLOW_REGISTRATION']}"
     else:
-        version = current_token(db.engine)
+        version = current_token(autocommit_engine())
         if version is None:  # no version row (an emptied database): cannot cache safely
             return None
     address = f"{request.scheme}://{request.host}{request.path}?{request.query_string!r}"

@@ -13,14 +13,14 @@ invalidated). Compiling the statement once by hand and running it with
 ``exec_driver_sql`` measured no faster, and a raw pooled DBAPI connection (20 µs
 less) needs SQLAlchemy's private parts to keep those promises.
 
-On PostgreSQL the read runs in autocommit (``isolation_level="AUTOCOMMIT"``):
-a single SELECT needs no transaction around it, and psycopg would otherwise
-send a BEGIN before it and the pool a ROLLBACK after it, two of the three round
-trips the read costs. Only a SELECT of one statement runs here, so autocommit
-changes nothing it sees: under READ COMMITTED every statement sees the latest
-commit anyway, also what a query through the session would have seen. SQLite's
-driver begins no transaction for a SELECT, so there the option would only add a
-PRAGMA to set it and another to reset it on the pool's return.
+On PostgreSQL the read runs in autocommit, on the engine whose connections
+are always in it (``autocommit_engine()``, ``models/engine.py``): a single SELECT
+needs no transaction around it, and psycopg would otherwise send a BEGIN before
+it and the pool a ROLLBACK after it, two of the three round trips the read
+costs. Only a SELECT of one statement runs here, so autocommit changes nothing
+it sees: under READ COMMITTED every statement sees the latest commit anyway,
+also what a query through the session would have seen. SQLite's driver begins
+no transaction for a SELECT, so there the session's engine serves.
 
 The pool does not ping a connection before handing it out (``config.engine_options``):
 a connection that died while pooled (a restarted PostgreSQL or PgBouncer) is
@@ -35,13 +35,20 @@ from contextlib import contextmanager
 
 from sqlalchemy.exc import DBAPIError
 
-# Each dialect's options for a statement that needs no transaction around it:
-# only where they save round trips.
-_OPTIONS = {"postgresql": {"isolation_level": "AUTOCOMMIT"}}
+from extensions import db
+from models.engine import AUTOCOMMIT
+
+
+def autocommit_engine():
+    """The engine for statements that each stand alone: the autocommit engine of a
+    server database (``db.engines[AUTOCOMMIT]``), the session's engine on SQLite."""
+    engines = db.engines
+    return engines.get(AUTOCOMMIT) or engines[None]
 
 
 class FastRead:
-    """``FastRead(select(...)).first(engine, **params)``: the first row, or ``None``."""
+    """``FastRead(select(...)).first(engine, **params)``: the first row, or ``None``;
+    ``engine`` is ``autocommit_engine()`` but where a test brings its own."""
 
     def __init__(self, statement):
         self.statement = statement
@@ -56,30 +63,20 @@ class FastRead:
         return self._first(engine, params)  # on a new connection: the old one was lost
 
     def _first(self, engine, params):
-        with read_connection(engine) as connection:
+        with engine.connect() as connection:
             row = connection.execute(self.statement, params).first()
         return None if row is None else tuple(row)
 
 
 @contextmanager
-def read_connection(engine):
-    """A pooled ``Connection`` for SELECTs only, in autocommit where that saves
-    round trips (see above); returned to the pool when the block ends.
+def read_connection():
+    """A pooled ``Connection`` of ``autocommit_engine()`` for SELECTs only (in
+    autocommit on PostgreSQL: see above); returned to the pool when the block ends.
 
     For reads that need no ORM objects and no transaction of the request's own,
     such as a list's page (``plumbing/pagination.py``): no BEGIN, no ROLLBACK,
     no session. Each statement sees the latest commit, as it would in the
     session under READ COMMITTED.
     """
-    with engine.connect() as connection:
-        yield without_transaction(connection)
-
-
-def without_transaction(connection):
-    """``connection`` in autocommit where that saves round trips (PostgreSQL: see
-    above), as it is elsewhere: for statements that each stand alone, a read here
-    or one INSERT (``models/single_insert.py``)."""
-    options = _OPTIONS.get(connection.dialect.name)
-    if options:
-        connection.execution_options(**options)
-    return connection
+    with autocommit_engine().connect() as connection:
+        yield connection

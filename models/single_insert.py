@@ -10,22 +10,18 @@ other.
 
 ``insert_alone`` runs it when the request has no transaction to join: on a pooled
 connection of its own, committed at once, without opening the ORM session. On
-PostgreSQL that connection is in autocommit (``isolation_level="AUTOCOMMIT"``):
+PostgreSQL that connection is the autocommit engine's (``models/engine.py``):
 psycopg would otherwise send a BEGIN before the INSERT and the commit a COMMIT
 after it, three round trips where one does. A single INSERT is atomic on its own,
 so autocommit changes nothing anyone sees: the row exists once the statement
 returns, or not at all when it fails. SQLite has no round trips to save: its
-driver wraps the INSERT in a transaction of its own, committed here, and the
-option would only add the work of setting it and of resetting it (a PRAGMA) when
-the pool takes the connection back.
+driver wraps the INSERT in a transaction of its own, committed here.
 
 Only Python-side column defaults are in the returned row (every model computes
 its defaults in Python: ``extensions.py``).
 """
 
 from sqlalchemy import Table
-
-from models.fast_read import without_transaction
 
 # table -> its INSERT and its primary key's names, made once (SQLAlchemy caches the
 # compiled statement; building the construct and walking the key each time is not free).
@@ -46,9 +42,9 @@ def insert(connection, table: Table, values):
 
 
 def insert_alone(engine, table: Table, values):
-    """``insert`` on a pooled connection of its own, committed before this returns
-    (in autocommit on PostgreSQL: one round trip)."""
+    """``insert`` on a pooled connection of ``engine`` (``fast_read.autocommit_engine()``),
+    committed before this returns (in autocommit on PostgreSQL: one round trip)."""
     with engine.connect() as connection:
-        row = insert(without_transaction(connection), table, values)
+        row = insert(connection, table, values)
         connection.commit()  # SQLite's transaction; nothing is sent in autocommit
     return row

@@ -26,7 +26,6 @@ from sqlalchemy import func, literal, select, tuple_
 from sqlalchemy.types import TypeDecorator
 
 from errors import InvalidCursor
-from extensions import db
 from models.fast_read import read_connection
 
 # List views filter ``q`` with it beside ``paginate``; it lives with the models
@@ -127,7 +126,7 @@ def _offset_page(statement, ordered, query, items, version):
     page, limit = query.get("page", 1), query["limit"]
     offset = (page - 1) * limit
     rows = total = None
-    with read_connection(db.engine) as connection:
+    with read_connection() as connection:
         if offset == 0:
             # A first page read one row past its limit holds the whole list when
             # that row is missing: its length is the total, and a selective search
@@ -191,7 +190,7 @@ def _cursor_page(ordered, query, keys, descending, items):
         values = _decode_cursor(query["cursor"], binding, keys)
         statement = statement.where(_after(keys, values, descending))
     # One row more than the page says whether another page follows, without a COUNT.
-    with read_connection(db.engine) as connection:
+    with read_connection() as connection:
         rows = connection.execute(statement.limit(limit + 1)).all()
     has_more = len(rows) > limit
     rows = rows[:limit]

@@ -240,7 +240,8 @@ def database_url(tmp_path_factory):
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": SECRET_KEY})
     with app.app_context():
         flask_migrate.upgrade()
-        db.engine.dispose()
+        for engine in db.engines.values():  # the session's and the autocommit engine
+            engine.dispose()
     yield url
     if created:
         drop_test_database(created)
@@ -273,7 +274,8 @@ def make_app(database_url):
             empty_tables()
     for app in built:
         with app.app_context():
-            db.engine.dispose()
+            for engine in db.engines.values():  # the session's and the autocommit engine
+                engine.dispose()
 
 
 def _shape(app):

@@ -6,16 +6,19 @@
   in the database directly (in an app context); the ``add_products`` and
   ``add_feedback`` fixtures call them for a test's app.
 - ``password_hash(password)``: a stored hash of it, computed once.
+- ``listening(app, (name, listener), ...)``: SQLAlchemy event listeners on every
+  engine of the app for a ``with`` block; ``engines(app)`` lists them.
 - ``assert_problem``, ``empty_tables``, ``services_required``, ``skip_or_fail``.
 """
 
 import os
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from flask import current_app
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from extensions import db
 from models import Feedback, Product
@@ -118,3 +121,27 @@ def assert_problem(response, status, code):
     assert body["title"] and body["detail"]
     assert body["request_id"] == response.headers["X-Request-ID"]
     return body
+
+
+def engines(app):
+    """Every engine of ``app``: the session's and, on a server database, the
+    autocommit engine that runs the statements standing alone (models/engine.py).
+    A test that watches or breaks the app's SQL must listen on all of them."""
+    with app.app_context():
+        return list(db.engines.values())
+
+
+@contextmanager
+def listening(app, *listeners):
+    """Each ``(event name, listener)`` on every engine of ``app`` (``engines``)
+    while the block runs."""
+    targets = engines(app)
+    for engine in targets:
+        for name, listener in listeners:
+            event.listen(engine, name, listener)
+    try:
+        yield
+    finally:
+        for engine in targets:
+            for name, listener in listeners:
+                event.remove(engine, name, listener)

@@ -13,7 +13,7 @@ from extensions import db
 from models import AuthSession, User
 from models.base import utcnow
 from schemas.user import UserSchema
-from tests.helpers import PASSWORD, assert_problem
+from tests.helpers import PASSWORD, assert_problem, listening
 
 REGISTER = "/api/auth/register"
 LOGIN = "/api/auth/login"
@@ -286,21 +286,14 @@ def test_deleted_user_token_is_401(client, viewer, viewer_headers, admin_headers
 
 
 def test_an_authenticated_request_costs_one_query(app, client, viewer, viewer_headers):
-    from sqlalchemy import event
-
-    with app.app_context():
-        engine = db.engine
     statements = []
 
     def count(conn, cursor, statement, *args):
         statements.append(statement)
 
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with listening(app, ("before_cursor_execute", count)):
         assert client.get("/api/auth/me", headers=viewer_headers).status_code == 200
         assert client.get(f"/api/users/{viewer.id}", headers=viewer_headers).status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
     assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 2
 
 

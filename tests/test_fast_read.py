@@ -11,8 +11,8 @@ from sqlalchemy.pool import QueuePool
 
 from extensions import db
 from models import User
-from models.fast_read import FastRead
-from tests.helpers import assert_problem, skip_or_fail
+from models.fast_read import FastRead, autocommit_engine
+from tests.helpers import assert_problem, engines, listening, skip_or_fail
 
 USERS = User.__table__
 USER_BY_EMAIL = select(
@@ -24,7 +24,7 @@ def test_a_row_comes_back_as_sqlalchemy_returns_it(app, create_user):
     user = create_user("editor", email="fast.read@example.com")
     with app.app_context():
         expected = tuple(db.session.execute(USER_BY_EMAIL, {"email": user.email}).one())
-        row = FastRead(USER_BY_EMAIL).first(db.engine, email=user.email)
+        row = FastRead(USER_BY_EMAIL).first(autocommit_engine(), email=user.email)
     assert row == expected
     assert row[2] is True  # a boolean, also where SQLite stores 1
     assert row[3].tzinfo == UTC  # an aware datetime, as UTCDateTime returns it
@@ -32,7 +32,8 @@ def test_a_row_comes_back_as_sqlalchemy_returns_it(app, create_user):
 
 def test_no_row_is_none(app):
     with app.app_context():
-        assert FastRead(USER_BY_EMAIL).first(db.engine, email="nobody@example.com") is None
+        row = FastRead(USER_BY_EMAIL).first(autocommit_engine(), email="nobody@example.com")
+    assert row is None
 
 
 def test_statement_listeners_see_the_read(app, create_user):
@@ -44,12 +45,8 @@ def test_statement_listeners_see_the_read(app, create_user):
     def record(conn, cursor, statement, *args):
         seen.append(statement)
 
-    with app.app_context():
-        event.listen(db.engine, "before_cursor_execute", record)
-        try:
-            row = FastRead(USER_BY_EMAIL).first(db.engine, email=user.email)
-        finally:
-            event.remove(db.engine, "before_cursor_execute", record)
+    with listening(app, ("before_cursor_execute", record)), app.app_context():
+        row = FastRead(USER_BY_EMAIL).first(autocommit_engine(), email=user.email)
     assert row[0] == user.id
     assert len(seen) == 1 and "FROM users" in seen[0]
 
@@ -121,18 +118,14 @@ def test_no_connection_to_be_had_is_sqlalchemys_error(tmp_path):
 
 def test_a_request_meets_a_database_it_cannot_connect_to_with_503(make_app, viewer_headers):
     app = make_app()
-    with app.app_context():
-        engine = db.engine
 
     def refuse(dialect, record, cargs, cparams):  # as a database shutting down does
         raise dialect.loaded_dbapi.OperationalError("the database system is shutting down")
 
-    engine.dispose()  # no pooled connection left: the next read must connect
-    event.listen(engine, "do_connect", refuse)
-    try:
+    for engine in engines(app):
+        engine.dispose()  # no pooled connection left: the next read must connect
+    with listening(app, ("do_connect", refuse)):
         response = app.test_client().get("/api/auth/me", headers=viewer_headers)
-    finally:
-        event.remove(engine, "do_connect", refuse)
     assert_problem(response, 503, "SERVICE_UNAVAILABLE")
 
 
@@ -165,14 +158,10 @@ def test_on_postgresql_a_read_sends_no_begin_and_no_rollback(app, database_url, 
     def record(conn, cursor, statement, *args):
         autocommit.append(conn.connection.dbapi_connection.autocommit)
 
-    with app.app_context():
-        event.listen(db.engine, "before_cursor_execute", record)
-        try:
-            row = FastRead(USER_BY_EMAIL).first(db.engine, email=user.email)
-            # The session's own queries still run in a transaction.
-            db.session.execute(text("SELECT 1"))
-            db.session.rollback()
-        finally:
-            event.remove(db.engine, "before_cursor_execute", record)
+    with listening(app, ("before_cursor_execute", record)), app.app_context():
+        row = FastRead(USER_BY_EMAIL).first(autocommit_engine(), email=user.email)
+        # The session's own queries still run in a transaction.
+        db.session.execute(text("SELECT 1"))
+        db.session.rollback()
     assert row[0] == user.id
     assert autocommit == [True, False]

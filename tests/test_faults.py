@@ -403,7 +403,8 @@ def test_every_create_happens_once_through_worker_kill_and_server_restarts(
     with app.app_context():
         # This checker's own pool still holds its connection from before the
         # restart (the service's recovery is what is under test, not this pool's).
-        db.engine.dispose()
+        for engine in db.engines.values():  # the session's and the autocommit engine
+            engine.dispose()
         found = Counter(db.session.scalars(select(Product.description)))
         found.update(db.session.scalars(select(Feedback.message)))
     intended = [marker for markers in figures.intended.values() for marker in markers]

@@ -17,7 +17,7 @@ import blueprints.feedback
 from extensions import db
 from models import Feedback, IdempotencyKey, User
 from tests.helpers import VALID_FEEDBACK as VALID
-from tests.helpers import assert_problem
+from tests.helpers import assert_problem, engines, listening
 
 
 def test_anyone_can_send_feedback(client, app):
@@ -193,15 +193,14 @@ def test_unsupported_methods_are_405(client):
 @pytest.fixture
 def database_work(app):
     """What one request does with the database: each statement (its first words
-    and its connection's isolation level option), pool checkouts, commits, and
-    the ORM session's transactions."""
+    and whether its connection was in autocommit), pool checkouts, commits, and
+    the ORM session's transactions, on every engine of the app."""
     work = {"statements": [], "checkouts": 0, "commits": 0, "session_transactions": 0}
-    with app.app_context():
-        engine = db.engine
 
     def statement(conn, cursor, sql, parameters, context, executemany):
-        isolation = conn.get_execution_options().get("isolation_level")
-        work["statements"].append((" ".join(sql.split()[:3]), isolation))
+        postgresql = conn.dialect.name == "postgresql"
+        autocommit = conn.connection.dbapi_connection.autocommit if postgresql else None
+        work["statements"].append((" ".join(sql.split()[:3]), autocommit))
 
     def checkout(*args):
         work["checkouts"] += 1
@@ -212,12 +211,13 @@ def database_work(app):
     def session_begin(session, transaction, connection):
         work["session_transactions"] += 1
 
-    listeners = [
-        (engine, "before_cursor_execute", statement),
-        (engine.pool, "checkout", checkout),
-        (engine, "commit", commit),
-        (Session, "after_begin", session_begin),
-    ]
+    listeners = [(Session, "after_begin", session_begin)]
+    for engine in engines(app):
+        listeners += [
+            (engine, "before_cursor_execute", statement),
+            (engine.pool, "checkout", checkout),
+            (engine, "commit", commit),
+        ]
     for target, name, listener in listeners:
         event.listen(target, name, listener)
     yield work
@@ -241,7 +241,8 @@ def test_without_a_key_a_feedback_is_one_insert_alone(app, client, database_url,
     response = client.post("/api/feedback", json={**VALID, "rating": 4})
 
     assert response.status_code == 201
-    alone = "AUTOCOMMIT" if database_url.startswith("postgresql") else None
+    # psycopg in autocommit: no BEGIN before the INSERT, no COMMIT after it.
+    alone = True if database_url.startswith("postgresql") else None
     assert database_work["statements"] == [("INSERT INTO feedback", alone)]
     assert database_work["checkouts"] == 1 and database_work["commits"] == 1
     assert database_work["session_transactions"] == 0  # the ORM session was never opened
@@ -282,17 +283,14 @@ def test_with_a_key_the_feedback_commits_with_its_stored_response(app, client, d
 def test_a_database_error_under_the_insert_is_503_and_leaves_no_row(app, client, with_key):
     headers = {"Idempotency-Key": str(uuid.uuid4())} if with_key else {}
     with app.app_context():
-        engine = db.engine
+        dbapi = db.engine.dialect.loaded_dbapi
 
     def lost(conn, cursor, statement, parameters, context, executemany):
         if statement.startswith("INSERT INTO feedback"):
-            raise engine.dialect.loaded_dbapi.OperationalError("server closed the connection")
+            raise dbapi.OperationalError("server closed the connection")
 
-    event.listen(engine, "before_cursor_execute", lost)
-    try:
+    with listening(app, ("before_cursor_execute", lost)):
         failed = client.post("/api/feedback", json=VALID, headers=headers)
-    finally:
-        event.remove(engine, "before_cursor_execute", lost)
 
     assert_problem(failed, 503, "SERVICE_UNAVAILABLE")
     assert stored_feedback(app) == []

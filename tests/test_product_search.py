@@ -6,12 +6,13 @@ terms are read without it. Both must give the same, literal answer.
 """
 
 import pytest
-from sqlalchemy import event, select, text
+from sqlalchemy import select, text
 
 from extensions import db
 from models import Product
 from models.search import SAMPLES
 from plumbing.pagination import contains_text
+from tests.helpers import listening
 
 NAMES = [
     "100% cotton",
@@ -97,11 +98,8 @@ def counts(uncached_client):
         if "count(" in statement.lower():
             seen.append(statement)
 
-    with uncached_client.application.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    yield seen
-    event.remove(engine, "before_cursor_execute", record)
+    with listening(uncached_client.application, ("before_cursor_execute", record)):
+        yield seen
 
 
 def _total(client, query):

@@ -9,7 +9,7 @@ from sqlalchemy import event, select
 from extensions import db
 from models import AuthSession
 from models.base import utcnow
-from tests.helpers import PASSWORD, assert_problem
+from tests.helpers import PASSWORD, assert_problem, engines
 
 SESSIONS = "/api/auth/sessions"
 ME = "/api/auth/me"
@@ -132,16 +132,17 @@ class Statements:
     """The SQL statements the app sends while counting."""
 
     def __init__(self, app):
-        with app.app_context():
-            self.engine = db.engine
+        self.engines = engines(app)
         self.seen = []
 
     def __enter__(self):
-        event.listen(self.engine, "before_cursor_execute", self._record)
+        for engine in self.engines:
+            event.listen(engine, "before_cursor_execute", self._record)
         return self
 
     def __exit__(self, *exc):
-        event.remove(self.engine, "before_cursor_execute", self._record)
+        for engine in self.engines:
+            event.remove(engine, "before_cursor_execute", self._record)
 
     def _record(self, conn, cursor, statement, *args):
         self.seen.append(statement.lstrip().split()[0].upper())

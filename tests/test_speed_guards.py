@@ -20,8 +20,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from extensions import db
-from tests.helpers import VALID_FEEDBACK, insert_products
+from tests.helpers import VALID_FEEDBACK, insert_products, listening
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -146,13 +145,8 @@ def test_an_uncached_full_first_page_is_one_statement(make_app):
         statements.append(statement)
 
     assert client.get("/api/products?limit=20").status_code == 200  # counts the total
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with listening(app, ("before_cursor_execute", record)):
         response = client.get("/api/products?limit=20")
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     assert response.status_code == 200 and response.get_json()["meta"]["total"] == 25
     assert len(statements) == 1, statements
 

@@ -260,7 +260,8 @@ def _add_user(stack, role):
         db.session.add(user)
         db.session.commit()
         email = user.email
-        db.engine.dispose()
+        for engine in db.engines.values():  # the session's and the autocommit engine
+            engine.dispose()
     return email
 
 
@@ -358,7 +359,8 @@ def stack_world(stack):
     with app.app_context():
         from extensions import db
 
-        db.engine.dispose()
+        for engine in db.engines.values():  # the session's and the autocommit engine
+            engine.dispose()
 
 
 @pytest.mark.parametrize("caller", ["anonymous"])
@@ -515,7 +517,8 @@ def test_an_export_cut_by_a_worker_kill_or_a_postgresql_restart_is_incomplete(st
 
     with _app(stack).app_context():
         add_bulk_products(EXPORT_ROWS)
-        db.engine.dispose()
+        for engine in db.engines.values():  # the session's and the autocommit engine
+            engine.dispose()
     token = _token(stack, _add_user(stack, "editor"))
     outcomes = {}
     for cut in (_kill_workers, _restart_postgresql):
