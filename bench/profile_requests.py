@@ -49,6 +49,7 @@ SCENARIOS = (
     "cursor",
     "batch",
     "feedback",
+    "feedback_auth",
 )
 
 
@@ -110,6 +111,7 @@ def requests_for(app):
         "cursor": prepared("GET", f"/api/products?limit=20&cursor={second}"),
         "batch": prepared("GET", f"/api/products?ids={ids}"),
         "feedback": prepared("POST", "/api/feedback", feedback),
+        "feedback_auth": prepared("POST", "/api/feedback", feedback, headers=auth),
     }
 
 
