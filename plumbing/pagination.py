@@ -291,25 +291,33 @@ def _after(keys, descending):
 class _PageUrls:
     """This list's URL with the caller's filters, for any position (page or cursor).
 
-    ``url_for`` builds the list's own URL once; each link adds its query string,
-    encoded as Werkzeug's URL builder encodes one (``QUERY_SAFE``): the same
-    bytes as ``url_for`` with the arguments (tests/test_pagination_links.py).
-    A numbered page's links measured 60 µs this way against 133 µs with one
-    ``url_for`` each, of an uncached page's 1.9 ms (PostgreSQL, in-process).
+    ``url_for`` builds the list's own URL once, and the filters are encoded once;
+    each link adds its position, encoded as Werkzeug's URL builder encodes a
+    query (``QUERY_SAFE``): the same bytes as ``url_for`` with the arguments
+    (tests/test_pagination_links.py). The position is never one of the filters,
+    so it comes last either way. A numbered page's links measured 60 µs this way
+    against 133 µs with one ``url_for`` each, of an uncached page's 1.9 ms
+    (PostgreSQL, in-process), before the filters were encoded once per page
+    rather than once per link.
     """
 
     # What Werkzeug leaves unquoted in a built URL's query (the WHATWG's list).
     QUERY_SAFE = "!$'()*,/:;?@"
 
     def __init__(self):
-        self.base = url_for(request.endpoint, **(request.view_args or {}), _external=True)
-        self.filters = {
-            name: value for name, value in request.args.items() if name not in ("page", "cursor")
-        }
+        base = url_for(request.endpoint, **(request.view_args or {}), _external=True)
+        filters = urlencode(
+            [(name, value) for name, value in request.args.items() if name not in _POSITIONS],
+            safe=self.QUERY_SAFE,
+        )
+        self.prefix = f"{base}?{filters}&" if filters else f"{base}?"
 
     def __call__(self, **position):
-        query = urlencode({**self.filters, **position}, safe=self.QUERY_SAFE)
-        return f"{self.base}?{query}"
+        return self.prefix + urlencode(position, safe=self.QUERY_SAFE)
+
+
+# What a link sets itself: the rest of the query string is the caller's filters.
+_POSITIONS = ("page", "cursor")
 
 
 def _link_header(links):
