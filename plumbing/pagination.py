@@ -13,6 +13,7 @@ equal values are neither skipped nor repeated. The cursor is signed and names
 the query it belongs to; it cannot be forged or reused for another query.
 """
 
+import functools
 import hashlib
 import json
 import threading
@@ -333,7 +334,19 @@ def query_binding(query):
 
 
 def _serializer():
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=CURSOR_SALT)
+    return _serializer_for(current_app.config["SECRET_KEY"])
+
+
+@functools.cache
+def _serializer_for(secret_key):
+    """The cursors' serializer for ``secret_key``, built once (a cursor page reads
+    one cursor and writes another). SHA-1 is given as hashlib's own function,
+    which ``hmac`` runs in OpenSSL; itsdangerous's default, a Python function
+    wrapping the same SHA-1, makes ``hmac`` compute it in Python. The cursors
+    are the same bytes (tests/test_pagination.py)."""
+    return URLSafeSerializer(
+        secret_key, salt=CURSOR_SALT, signer_kwargs={"digest_method": hashlib.sha1}
+    )
 
 
 def encode_cursor(binding, values):

@@ -6,9 +6,11 @@ from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from itsdangerous import URLSafeSerializer
 
 from extensions import db
 from models import User
+from plumbing.pagination import CURSOR_SALT
 from tests.helpers import START, assert_problem
 
 LISTS = ["/api/products", "/api/feedback", "/api/admin/users"]
@@ -361,3 +363,16 @@ def test_interleaved_cursor_walks_each_keep_their_own_position(awkward, make_app
         assert seen[url] == _expected_order(
             client, url.removesuffix("&cursor=").replace("&limit=3", "").replace("&limit=4", "")
         )
+
+
+def test_cursors_are_itsdangerous_default_format(client, app, products):
+    """The service's cursors are what itsdangerous's default serializer makes and
+    reads: cursors given out before the serializer was kept stay valid after."""
+    default = URLSafeSerializer(app.config["SECRET_KEY"], salt=CURSOR_SALT)
+    body = client.get("/api/products?order_by=price&limit=5&cursor=").get_json()
+    binding, *position = default.loads(body["meta"]["next_cursor"])
+    assert default.dumps([binding, *position]) == body["meta"]["next_cursor"]
+    again = default.dumps([binding, *position])
+    following = client.get(f"/api/products?order_by=price&limit=5&cursor={again}")
+    assert following.status_code == 200, following.get_json()
+    assert following.get_json()["data"][0]["id"] not in {item["id"] for item in body["data"]}
