@@ -7,7 +7,7 @@ from auth.access import role_required
 from errors import InvalidCursor
 from models import USER_ORDER, User
 from openapi import doc
-from plumbing.pagination import contains_text, paginate
+from plumbing.pagination import ListStatements, contains_text, paginate
 from plumbing.validation import parse_query
 from schemas.pagination import ListPages
 from schemas.user import UserListQuerySchema, UserSchema
@@ -16,6 +16,7 @@ bp = Blueprint("admin", __name__, url_prefix="/api/admin")
 
 USER_LIST_QUERY = UserListQuerySchema()
 USER_PAGES = ListPages(UserSchema())
+USER_LIST = ListStatements(select(User), USER_ORDER, USER_PAGES)
 
 
 @bp.get("/users")
@@ -24,11 +25,11 @@ USER_PAGES = ListPages(UserSchema())
 def list_users():
     """List users (admin): filter by role or by text in name or email, page or cursor."""
     query = parse_query(USER_LIST_QUERY)
-    statement = select(User)
+    conditions = []
     if "role" in query:
-        statement = statement.where(User.role == query["role"])
+        conditions.append(User.role == query["role"])
     if query.get("q"):
-        statement = statement.where(
+        conditions.append(
             or_(contains_text(User.name, query["q"]), contains_text(User.email, query["q"]))
         )
-    return paginate(statement, query, USER_ORDER, USER_PAGES)
+    return paginate(USER_LIST, query, conditions)

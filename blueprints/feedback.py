@@ -10,7 +10,7 @@ from features.idempotency import commit_with_response, idempotent, insert_one
 from features.rate_limits import feedback_limit
 from models import FEEDBACK_ORDER, Feedback
 from openapi import doc
-from plumbing.pagination import paginate
+from plumbing.pagination import ListStatements, paginate
 from plumbing.validation import parse_body, parse_no_query, parse_query
 from schemas.feedback import FeedbackListQuerySchema, FeedbackSchema
 from schemas.pagination import ListPages
@@ -20,6 +20,7 @@ bp = Blueprint("feedback", __name__, url_prefix="/api/feedback")
 FEEDBACK = FeedbackSchema()
 FEEDBACK_LIST_QUERY = FeedbackListQuerySchema()
 FEEDBACK_PAGES = ListPages(FEEDBACK)
+FEEDBACK_LIST = ListStatements(select(Feedback), FEEDBACK_ORDER, FEEDBACK_PAGES)
 NOT_FOUND = "Feedback not found."
 
 
@@ -51,10 +52,8 @@ def create_feedback():
 def list_feedback():
     """List feedback (editor, admin): filter by rating, page or cursor."""
     query = parse_query(FEEDBACK_LIST_QUERY)
-    statement = select(Feedback)
-    if "rating" in query:
-        statement = statement.where(Feedback.rating == query["rating"])
-    return paginate(statement, query, FEEDBACK_ORDER, FEEDBACK_PAGES)
+    conditions = [Feedback.rating == query["rating"]] if "rating" in query else []
+    return paginate(FEEDBACK_LIST, query, conditions)
 
 
 @bp.get("/<id:feedback_id>")

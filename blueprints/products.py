@@ -13,7 +13,7 @@ from models.catalog import CATALOG_TOKEN
 from models.fast_read import read_connection
 from openapi import doc
 from plumbing.http_cache import PUBLIC_ITEM, PUBLIC_LIST, check_if_match, public_response, with_etag
-from plumbing.pagination import contains_text, paginate
+from plumbing.pagination import ListStatements, contains_text, paginate
 from plumbing.validation import MAX_ID, parse_body, parse_no_query, parse_query
 from schemas.pagination import ListPages
 from schemas.product import (
@@ -33,6 +33,7 @@ WRITABLE = ("name", "description", "price", "category")
 PRODUCT = ProductSchema()
 PRODUCT_LIST_QUERY = ProductListQuerySchema()
 PRODUCT_PAGES = ListPages(PRODUCT)
+PRODUCT_LIST = ListStatements(select(Product), PRODUCT_ORDER, PRODUCT_PAGES, version=CATALOG_TOKEN)
 PRODUCT_BATCH = ProductBatchSchema()
 # A product read as a plain row of select(Product)'s columns (the batch).
 PRODUCT_ROWS = RowDump(PRODUCT, select(Product).selected_columns)
@@ -57,17 +58,18 @@ PRODUCT_UPDATE = {"PUT": ProductReplaceSchema(), "PATCH": ProductReplaceSchema(p
 NOT_FOUND = "Product not found."
 
 
-def _filtered(query):
-    statement = select(Product)
+def _filters(query):
+    """The list's (and the export's) conditions for the filters in ``query``."""
+    conditions = []
     if "category" in query:
-        statement = statement.where(Product.category == query["category"])
+        conditions.append(Product.category == query["category"])
     if query.get("q"):
-        statement = statement.where(contains_text(Product.name, query["q"]))
+        conditions.append(contains_text(Product.name, query["q"]))
     if "min_price" in query:
-        statement = statement.where(Product.price >= query["min_price"])
+        conditions.append(Product.price >= query["min_price"])
     if "max_price" in query:
-        statement = statement.where(Product.price <= query["max_price"])
-    return statement
+        conditions.append(Product.price <= query["max_price"])
+    return conditions
 
 
 def _batch(ids):
@@ -105,9 +107,7 @@ def list_products():
     query = parse_query(PRODUCT_LIST_QUERY)
     if "ids" in query:
         return public_response(_batch(query["ids"]), PUBLIC_LIST)
-    body, headers = paginate(
-        _filtered(query), query, PRODUCT_ORDER, PRODUCT_PAGES, version=CATALOG_TOKEN
-    )
+    body, headers = paginate(PRODUCT_LIST, query, _filters(query))
     return public_response(body, PUBLIC_LIST, headers)
 
 
@@ -127,7 +127,7 @@ def export_products():
     """
     query = parse_query(PRODUCT_EXPORT_QUERY)
     fmt = query.pop("format")
-    chunks = product_export.chunks(_filtered(query), fmt)
+    chunks = product_export.chunks(select(Product).where(*_filters(query)), fmt)
     response = Response(stream_with_context(chunks), content_type=product_export.MEDIA_TYPES[fmt])
     if fmt == "csv":
         response.headers["Content-Disposition"] = 'attachment; filename="products.csv"'

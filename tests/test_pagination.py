@@ -1,13 +1,16 @@
 """The pagination every list shares: parameters, offset pages, cursor pages."""
 
+import json
 from datetime import timedelta
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from itsdangerous import URLSafeSerializer
 
 from extensions import db
 from models import User
+from plumbing.pagination import CURSOR_SALT
 from tests.helpers import START, assert_problem
 
 LISTS = ["/api/products", "/api/feedback", "/api/admin/users"]
@@ -243,3 +246,133 @@ def test_admin_users_cursor_walk(client, create_user, admin_headers, app, order_
     seen = _walk(client, url, admin_headers, limit=3)
     assert sorted(seen) == list(range(1, 13))
     assert seen == _expected_order(client, url, admin_headers)
+
+
+# Queries whose pages are read with the list's statements built once per process
+# (plumbing.pagination.ListStatements): every value they send is a bind parameter
+# or a filter of their own request, never one kept from an earlier request.
+AWKWARD_QUERIES = [
+    "",
+    "limit=1",
+    "limit=100",
+    "page=2&limit=7",
+    "page=6&limit=7",
+    "page=99&limit=7",
+    "category=misc&limit=5",
+    "category=odd",
+    "q=name%201&limit=3",
+    "q=%25",
+    "q=_",
+    "q=%5C",
+    "q=ALL%25",
+    "min_price=1.10&max_price=2.10&limit=4&page=2",
+    "order_by=price&sort=desc&limit=9&page=2",
+    "order_by=name&category=other&limit=6",
+    "order_by=price&sort=desc&limit=4&cursor=",
+    "order_by=name&category=misc&limit=2&cursor=",
+    "q=name&min_price=2&cursor=",
+]
+
+
+@pytest.fixture
+def awkward(products, add_products):
+    """The 37 products and three whose names hold LIKE's wildcards and escape."""
+    add_products(
+        *(
+            {"name": name, "price": Decimal("5.00"), "category": "odd"}
+            for name in ("All 100% cotton", "snake_case", "back\\slash")
+        )
+    )
+    return products + 3
+
+
+def _reference(client, query, total_ids):
+    """The ids a page of ``query`` must hold, worked out in Python from the items."""
+    items = [client.get(f"/api/products/{i}").get_json() for i in range(1, total_ids + 1)]
+    args = _query(f"?{query}")
+    if "category" in args:
+        items = [item for item in items if item["category"] == args["category"]]
+    if "q" in args:
+        items = [item for item in items if args["q"].lower() in item["name"].lower()]
+    if "min_price" in args:
+        items = [item for item in items if Decimal(item["price"]) >= Decimal(args["min_price"])]
+    if "max_price" in args:
+        items = [item for item in items if Decimal(item["price"]) <= Decimal(args["max_price"])]
+    order_by = args.get("order_by", "id")
+
+    def key(item):
+        value = Decimal(item["price"]) if order_by == "price" else item[order_by]
+        return (value, item["id"])
+
+    items.sort(key=key, reverse=args.get("sort") == "desc")
+    limit = int(args.get("limit", 20))
+    page = int(args.get("page", 1))
+    if "cursor=" in query:  # a first cursor page (``_query`` drops the empty value)
+        return [item["id"] for item in items[:limit]], None
+    return [item["id"] for item in items[(page - 1) * limit : page * limit]], len(items)
+
+
+def _answer(client, query):
+    response = client.get(f"/api/products?{query}")
+    assert response.status_code == 200, response.get_json()
+    return response.get_data(), response.headers.get("Link"), response.headers["ETag"]
+
+
+def test_pages_answer_their_own_query_whatever_was_asked_before(awkward, make_app):
+    """Each page holds its own query's rows, meta and links, and asked again after
+    every other query (in another order), the same bytes, Link header and ETag."""
+    client = make_app(CACHE_URL="none").test_client()
+    first = {query: _answer(client, query) for query in AWKWARD_QUERIES}
+    for query in reversed(AWKWARD_QUERIES):
+        assert _answer(client, query) == first[query], query
+    for query, (body, link, _etag) in first.items():
+        page = json.loads(body)
+        ids, total = _reference(client, query, awkward)
+        assert [item["id"] for item in page["data"]] == ids, query
+        if total is not None:
+            assert page["meta"]["total"] == total, query
+        expected_link = ", ".join(
+            f'<{url}>; rel="{rel}"' for rel, url in page["links"].items() if url and rel != "self"
+        )
+        assert link == (expected_link or None), query
+        for url in filter(None, page["links"].values()):
+            kept = {k: v for k, v in _query(url).items() if k not in ("page", "cursor")}
+            assert kept == {
+                k: v for k, v in _query(f"?{query}").items() if k not in ("page", "cursor")
+            }
+
+
+def test_interleaved_cursor_walks_each_keep_their_own_position(awkward, make_app):
+    """Two cursor walks of different filters and orders, a step of each in turn:
+    each visits its own rows once, in its own order."""
+    client = make_app(CACHE_URL="none").test_client()
+    urls = [
+        "/api/products?order_by=price&sort=desc&category=misc&limit=3&cursor=",
+        "/api/products?order_by=name&min_price=1&limit=4&cursor=",
+    ]
+    seen = {url: [] for url in urls}
+    following = dict.fromkeys(urls)
+    while any(following.values()) or not any(seen.values()):
+        for url in urls:
+            if seen[url] and following[url] is None:
+                continue
+            body = client.get(following[url] or url).get_json()
+            seen[url].extend(item["id"] for item in body["data"])
+            following[url] = body["links"]["next"]
+    for url in urls:
+        assert seen[url] == _expected_order(
+            client, url.removesuffix("&cursor=").replace("&limit=3", "").replace("&limit=4", "")
+        )
+
+
+def test_cursors_are_itsdangerous_default_format(client, app, products):
+    """The service's cursors are what itsdangerous's default serializer makes and
+    reads: cursors given out before the serializer was kept stay valid after."""
+    default = URLSafeSerializer(app.config["SECRET_KEY"], salt=CURSOR_SALT)
+    body = client.get("/api/products?order_by=price&limit=5&cursor=").get_json()
+    binding, *position = default.loads(body["meta"]["next_cursor"])
+    assert default.dumps([binding, *position]) == body["meta"]["next_cursor"]
+    again = default.dumps([binding, *position])
+    following = client.get(f"/api/products?order_by=price&limit=5&cursor={again}")
+    assert following.status_code == 200, following.get_json()
+    assert following.get_json()["data"][0]["id"] not in {item["id"] for item in body["data"]}
