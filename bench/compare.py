@@ -33,10 +33,10 @@ repository), both on PostgreSQL (``DATABASE_URL``, default ``PG_DEFAULT``), with
 the same number of workers (``fastapi run --workers N``, its Docker command),
 plus a second instance of the service with ``CACHE_URL=none``. Scenarios added:
 the template's ``GET /api/v1/users/me``, ``GET /api/v1/items/?limit=20`` and
-``POST /api/v1/items/``; the service's authenticated ``POST /api/feedback``, the
-uncached list of 20 and ``q`` search with a new 5-digit term each request. A
-second table gives each ratio service / template per round (median and spread)
-with both sides' CPU per request, against issue 21's targets.
+``POST /api/v1/items/``; the service's uncached list of 20 and ``q`` search
+with a new 5-digit term each request. A second table gives each ratio service /
+template per round (median and spread) with both sides' CPU per request, against
+issue 21's targets.
 
 Needs ``wrk`` (Debian: ``apt-get install wrk``). A benchmark, not a test:
 numbers depend on the machine and on what else runs on it.
@@ -64,7 +64,8 @@ HIGH_LIMIT = "100000000 per minute"
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_compare"
 
 # The issues' targets: the minimum ratio to the ceiling per scenario (issue 21
-# raised users to 0.50 and asks 0.35 of an authenticated create).
+# raised users to 0.50 and asks 0.35 of a create: the authenticated one,
+# ``feedback_auth``, which every run measures; the anonymous one keeps issue 19's bar).
 TARGETS = {"users": 0.50, "item": 0.6, "list": 0.45, "feedback": 0.25, "feedback_auth": 0.35}
 # Issue 21, with --fastapi: the minimum ratio of each scenario to the template's.
 FASTAPI_PAIRS = [
@@ -479,6 +480,9 @@ def scenarios(ids, viewer, editor, deep, etag, tag):
         {"key": "feedback", "name": "POST /api/feedback", "path": "/api/feedback",
          "mode": "feedback", "statuses": {"201"},
          "lua": {"TAG": tag, "PATH": "/api/feedback"}},
+        {"key": "feedback_auth", "name": "POST /api/feedback (token)", "path": "/api/feedback",
+         "mode": "feedback", "statuses": {"201"},
+         "lua": {"TAG": f"{tag} auth", "PATH": "/api/feedback", "AUTH": viewer["auth"]}},
         {"key": "patch", "name": "PATCH /api/products/{id} If-Match (contended)",
          "path": f"/api/products/{ids['patch']}", "mode": "patch",
          "statuses": {"200", "200 GET", "412"},
@@ -492,9 +496,6 @@ def fastapi_scenarios(viewer, fastapi_auth, tag):
         {"key": "list_nocache", "name": "GET /api/products?limit=20, CACHE_URL=none",
          "path": "/api/products?limit=20", "headers": {"Authorization": viewer["auth"]},
          "server": "nocache"},
-        {"key": "feedback_auth", "name": "POST /api/feedback (token)", "path": "/api/feedback",
-         "mode": "feedback", "statuses": {"201"},
-         "lua": {"TAG": f"{tag} auth", "PATH": "/api/feedback", "AUTH": viewer["auth"]}},
         {"key": "q_search", "name": "GET /api/products?q=<5 digits>, CACHE_URL=none",
          "path": "/api/products", "mode": "search", "server": "nocache",
          "lua": {"PREFIX": "/api/products?q="}},
