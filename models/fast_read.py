@@ -22,13 +22,15 @@ it sees: under READ COMMITTED every statement sees the latest commit anyway,
 also what a query through the session would have seen. SQLite's driver begins
 no transaction for a SELECT, so there the session's engine serves.
 
-The pool does not ping a connection before handing it out (``config.engine_options``):
+The pool does not ping a connection before handing it out (``models/engine.engine_options``):
 a connection that died while pooled (a restarted PostgreSQL or PgBouncer) is
 found by the first statement sent on it. These reads are nearly every request's
 first statement, and they are safe to repeat, so a read whose connection turns
 out lost is run once more on a new one. SQLAlchemy has by then marked every
-connection the pool held before the loss as to be replaced, so the request's
-session also gets a live one and the restart costs no request an error.
+connection the pool held before the loss as to be replaced, and the session's
+engine has lost its pool too (``models/engine.configure`` disposes of the other
+engine's pool on a lost connection), so the request's session also gets a live
+one and the restart costs no request an error.
 """
 
 from contextlib import contextmanager
