@@ -17,7 +17,7 @@ import blueprints.feedback
 from extensions import db
 from models import Feedback, IdempotencyKey, User
 from tests.helpers import VALID_FEEDBACK as VALID
-from tests.helpers import assert_problem, engines, listening
+from tests.helpers import assert_problem, listening
 
 
 def test_anyone_can_send_feedback(client, app):
@@ -211,18 +211,17 @@ def database_work(app):
     def session_begin(session, transaction, connection):
         work["session_transactions"] += 1
 
-    listeners = [(Session, "after_begin", session_begin)]
-    for engine in engines(app):
-        listeners += [
-            (engine, "before_cursor_execute", statement),
-            (engine.pool, "checkout", checkout),
-            (engine, "commit", commit),
-        ]
-    for target, name, listener in listeners:
-        event.listen(target, name, listener)
-    yield work
-    for target, name, listener in listeners:
-        event.remove(target, name, listener)
+    event.listen(Session, "after_begin", session_begin)
+    try:
+        with listening(
+            app,
+            ("before_cursor_execute", statement),
+            ("checkout", checkout),  # an engine's pool events, listened on the engine
+            ("commit", commit),
+        ):
+            yield work
+    finally:
+        event.remove(Session, "after_begin", session_begin)
 
 
 def stored_feedback(app):

@@ -1,15 +1,16 @@
 """A user's sessions: listed newest first, ended one by one, last use kept cheaply."""
 
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
 import time_machine
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from extensions import db
 from models import AuthSession
 from models.base import utcnow
-from tests.helpers import PASSWORD, assert_problem, engines
+from tests.helpers import PASSWORD, assert_problem, listening
 
 SESSIONS = "/api/auth/sessions"
 ME = "/api/auth/me"
@@ -128,27 +129,16 @@ def test_sessions_need_a_token(client):
     assert_problem(client.delete(f"{SESSIONS}/1"), 401, "UNAUTHENTICATED")
 
 
-class Statements:
-    """The SQL statements the app sends while counting."""
+@contextmanager
+def sent_statements(app):
+    """The verb of each SQL statement the app sends while the block runs (a list)."""
+    verbs = []
 
-    def __init__(self, app):
-        self.engines = engines(app)
-        self.seen = []
+    def record(conn, cursor, statement, *args):
+        verbs.append(statement.lstrip().split()[0].upper())
 
-    def __enter__(self):
-        for engine in self.engines:
-            event.listen(engine, "before_cursor_execute", self._record)
-        return self
-
-    def __exit__(self, *exc):
-        for engine in self.engines:
-            event.remove(engine, "before_cursor_execute", self._record)
-
-    def _record(self, conn, cursor, statement, *args):
-        self.seen.append(statement.lstrip().split()[0].upper())
-
-    def count(self, verb):
-        return self.seen.count(verb)
+    with listening(app, ("before_cursor_execute", record)):
+        yield verbs
 
 
 def stored_last_use(app):
@@ -162,7 +152,7 @@ def test_last_use_is_written_at_most_once_a_minute(app, client, viewer):
         logged_in_at = stored_last_use(app)
 
         traveller.shift(timedelta(seconds=30))
-        with Statements(app) as statements:
+        with sent_statements(app) as statements:
             for _ in range(5):
                 assert client.get(ME, headers=bearer(tokens)).status_code == 200
         assert statements.count("UPDATE") == 0
@@ -170,7 +160,7 @@ def test_last_use_is_written_at_most_once_a_minute(app, client, viewer):
         assert stored_last_use(app) == logged_in_at
 
         traveller.shift(timedelta(seconds=31))
-        with Statements(app) as statements:
+        with sent_statements(app) as statements:
             for _ in range(5):
                 assert client.get(ME, headers=bearer(tokens)).status_code == 200
         assert statements.count("UPDATE") == 1
