@@ -75,6 +75,8 @@ class ListStatements:
         id_column = order_columns["id"]
         limit, offset = bindparam(self.LIMIT), bindparam(self.OFFSET)
         self.count = base.with_only_columns(func.count(), maintain_column_froms=True)
+        # A later page reads the token before its COUNT (see ``Totals``).
+        self.version_read = select(version) if version is not None else None
         self.orders = {}
         for name, column in order_columns.items():
             keys = (column,) if column is id_column else (column, id_column)
@@ -189,7 +191,7 @@ def _totals_key(query, token):
 def _offset_page(statements, ordered, query, conditions):
     page, limit = query.get("page", 1), query["limit"]
     offset = (page - 1) * limit
-    version = statements.version
+    has_version = statements.version is not None
     rows = total = None
     with read_connection() as connection:
         if offset == 0:
@@ -204,12 +206,12 @@ def _offset_page(statements, ordered, query, conditions):
                 total = len(rows)
             rows = rows[:limit]
         if total is None:
-            if rows is not None:  # a full first page
-                token = rows[0][-1] if version is not None else None  # the column added last
+            if not has_version:
+                token = None
+            elif rows is not None:  # a full first page: the token is its last column
+                token = rows[0][-1]
             else:  # read before the COUNT it keys: see ``Totals``
-                token = (
-                    connection.execute(select(version)).scalar() if version is not None else None
-                )
+                token = connection.execute(statements.version_read).scalar()
             key = _totals_key(query, token)
             total = TOTALS.get(key) if key is not None else None
             if total is None:
@@ -307,7 +309,7 @@ class _PageUrls:
     def __init__(self):
         base = url_for(request.endpoint, **(request.view_args or {}), _external=True)
         filters = urlencode(
-            [(name, value) for name, value in request.args.items() if name not in _POSITIONS],
+            [(name, value) for name, value in request.args.items() if name not in _SET_BY_LINKS],
             safe=self.QUERY_SAFE,
         )
         self.prefix = f"{base}?{filters}&" if filters else f"{base}?"
@@ -316,8 +318,9 @@ class _PageUrls:
         return self.prefix + urlencode(position, safe=self.QUERY_SAFE)
 
 
-# What a link sets itself: the rest of the query string is the caller's filters.
-_POSITIONS = ("page", "cursor")
+# What a link sets itself (unlike ``_POSITION``, not ``limit``, which links
+# carry as the caller sent it): the rest of the query string is kept as it came.
+_SET_BY_LINKS = ("page", "cursor")
 
 
 def _link_header(links):
