@@ -1,7 +1,7 @@
 """Database models. Import them from here so every table is registered."""
 
 from .catalog import CatalogVersion
-from .feedback import FEEDBACK_ORDER, Feedback
+from .feedback import FEEDBACK_ORDER, RATING_ORDER, Feedback
 from .idempotency import IdempotencyKey
 from .mail_outbox import OutboxMail
 from .password_reset import PasswordResetToken
@@ -11,6 +11,7 @@ from .user import ROLES, USER_ORDER, AuthSession, User
 __all__ = [
     "FEEDBACK_ORDER",
     "PRODUCT_ORDER",
+    "RATING_ORDER",
     "ROLES",
     "USER_ORDER",
     "AuthSession",

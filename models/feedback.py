@@ -18,7 +18,6 @@ from .base import UTCDateTime, utcnow
 class Feedback(db.Model):
     __tablename__ = "feedback"
     __table_args__ = (
-        Index("ix_feedback_rating_id", "rating", "id"),
         Index("ix_feedback_created_at_id", "created_at", "id"),
         Index("ix_feedback_user_id", "user_id"),
         {"sqlite_autoincrement": True},
@@ -37,7 +36,9 @@ class Feedback(db.Model):
 
 
 # Feedback without a rating sorts as the lowest rating: a keyset needs a value
-# in every row, and NULL compares as unknown.
+# in every row, and NULL compares as unknown. Its index also serves the
+# ``?rating=`` filter (a rating is 1 to 5, so ``RATING_ORDER == r`` is
+# ``rating == r``): one index fewer to write on every feedback sent.
 RATING_ORDER = func.coalesce(Feedback.rating, 0)
 Index("ix_feedback_rating_order", RATING_ORDER, Feedback.id)
 

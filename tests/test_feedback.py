@@ -149,6 +149,21 @@ def test_list_filters_by_rating(client, sent, editor_headers):
     assert body["meta"]["total"] == 2
 
 
+@pytest.mark.parametrize("paging", ["", "&cursor=", "&order_by=rating", "&sort=desc"])
+def test_each_rating_filter_finds_exactly_the_feedback_of_that_rating(
+    client, sent, editor_headers, paging
+):
+    ratings = dict(zip(sent, [5, None, 3, 5], strict=True))
+    for rating in range(1, 6):
+        url = f"/api/feedback?rating={rating}&limit=1{paging}"
+        found = []
+        while url:  # every page, through each page's next link
+            body = client.get(url, headers=editor_headers).get_json()
+            found += [item["id"] for item in body["data"]]
+            url = body["links"]["next"]
+        assert sorted(found) == [i for i, r in ratings.items() if r == rating]
+
+
 @pytest.mark.parametrize("rating", ["0", "6", "abc", "4.5", "", "-1"])
 def test_bad_rating_filter(client, editor_headers, rating):
     response = client.get(f"/api/feedback?rating={rating}", headers=editor_headers)
