@@ -37,16 +37,16 @@ So under normal operation each mail is sent once; a sender killed after the mail
 server accepted a mail, before it deleted the row, makes it go out twice.
 
 Failures. A mail the server refuses for good (``MailError.permanent``: a 5xx to
-its recipient or to its text, such as ``550 no such mailbox``) can never be
-delivered: its row is deleted at once, logged as an error, and the pass goes on
-to the next mail, since such a refusal says nothing about the server. Any other
-failure (a server that cannot be reached, a 4xx, a refusal of the service's own
-settings) is tried again after ``BACKOFF_FIRST`` seconds, then twice as long each
-time up to ``BACKOFF_CAP``; a row that still fails ``GIVE_UP_AFTER`` after it was
-queued is dropped. A pass stops at such a failure, so a server that is down costs
-one attempt per pass, not one per waiting mail. Everything is logged by
-``api.mail`` with the row's id and kind and the error's class and reason, never a
-message's text, an address or a token.
+its recipient or to the message itself, such as ``550 no such mailbox``) can
+never be delivered: its row is deleted at once, logged as an error, and the pass
+goes on to the next mail, since such a refusal says nothing about the server. Any
+other failure (a server that cannot be reached, a 4xx, a refusal of the
+service's own settings) is tried again after ``BACKOFF_FIRST`` seconds, then
+twice as long each time up to ``BACKOFF_CAP``; a row that still fails
+``GIVE_UP_AFTER`` after it was queued is dropped. A pass stops at such a failure,
+so a server that is down costs one attempt per pass, not one per waiting mail.
+Everything is logged by ``api.mail`` with the row's id and kind and the error's
+class and reason, never a message's text, an address or a token.
 """
 
 import atexit
@@ -213,7 +213,7 @@ def _settle_failure(claim, exc, log_fields):
     # exception's text may quote anything, so only its class is logged.
     reason = str(exc) if isinstance(exc, mailer.MailError) else type(exc).__name__
     fields = {"outbox_id": row.id, "kind": row.kind, "attempt": claim.attempt, "error": reason}
-    fields |= log_fields
+    fields |= log_fields  # a reset's user id: whose address is refused, without it
     if isinstance(exc, mailer.MailError) and exc.permanent:
         claim.delete()  # the server will never take it: retrying only delays the others
         log.error("mail refused", extra=fields)
