@@ -131,8 +131,8 @@ def send_mail_command(once):
         if result is None:
             sys.exit(1)
         click.echo(
-            f"Sent {result.sent}, dropped {result.dropped}, failed {result.failed}, "
-            f"given up {result.given_up}."
+            f"Sent {result.sent}, dropped {result.dropped}, refused {result.refused}, "
+            f"failed {result.failed}, given up {result.given_up}."
         )
         return
     stopping = threading.Event()

@@ -116,7 +116,8 @@ DB_POOL_OVERFLOW = Gauge(
 MAIL_SENT = Counter(
     "mail_sent",  # exposed as mail_sent_total
     "Rows of the mail outbox handled by a sender, by result: sent, dropped (a reset for "
-    "no active account), failed (retried later), given_up.",
+    "no active account), refused (by the mail server for good, e.g. no such mailbox), "
+    "failed (retried later), given_up.",
     ["result"],
 )
 

@@ -36,13 +36,17 @@ of them sends a row:
 So under normal operation each mail is sent once; a sender killed after the mail
 server accepted a mail, before it deleted the row, makes it go out twice.
 
-Failures. A mail the server refuses, or a server that cannot be reached, is tried
-again after ``BACKOFF_FIRST`` seconds, then twice as long each time up to
-``BACKOFF_CAP``; a row that still fails ``GIVE_UP_AFTER`` after it was queued is
-dropped. A pass stops at its first failure, so a server that is down costs one
-attempt per pass, not one per waiting mail. Everything is logged by ``api.mail``
-with the row's id and kind and the error's class and reason, never a message's
-text or a token.
+Failures. A mail the server refuses for good (``MailError.permanent``: a 5xx to
+its recipient or to the message itself, such as ``550 no such mailbox``) can
+never be delivered: its row is deleted at once, logged as an error, and the pass
+goes on to the next mail, since such a refusal says nothing about the server. Any
+other failure (a server that cannot be reached, a 4xx, a refusal of the
+service's own settings) is tried again after ``BACKOFF_FIRST`` seconds, then
+twice as long each time up to ``BACKOFF_CAP``; a row that still fails
+``GIVE_UP_AFTER`` after it was queued is dropped. A pass stops at such a failure,
+so a server that is down costs one attempt per pass, not one per waiting mail.
+Everything is logged by ``api.mail`` with the row's id and kind and the error's
+class and reason, never a message's text, an address or a token.
 """
 
 import atexit
@@ -153,6 +157,7 @@ class PassResult:
 
     sent: int = 0
     dropped: int = 0
+    refused: int = 0
     failed: int = 0
     given_up: int = 0
 
@@ -160,8 +165,9 @@ class PassResult:
 def send_due(sender_id=None, *, stopping=None):
     """Send every due row this sender can claim (in an app context); a ``PassResult``.
 
-    Stops at the first failed send, or when the ``stopping`` event is set. With
-    no ``MAIL_URL`` nothing is sent: the rows wait (and show in the metrics).
+    Stops at the first failed send that is to be retried (a mail refused for good
+    is not one), or when the ``stopping`` event is set. With no ``MAIL_URL``
+    nothing is sent: the rows wait (and show in the metrics).
     """
     result = PassResult()
     if not current_app.config["MAIL_URL"]:
@@ -182,6 +188,7 @@ def send_due(sender_id=None, *, stopping=None):
 def _deliver(claim):
     """Compose, send and settle one claimed row; returns its outcome."""
     row = claim.row
+    outgoing = None
     try:
         try:
             outgoing = _composers[row.kind](row)
@@ -189,8 +196,8 @@ def _deliver(claim):
             db.session.remove()  # no transaction of the session stays open while mailing
         if outgoing is not None:
             mailer.send(outgoing.message)
-    except Exception as exc:  # any failure is retried like a refused mail
-        return _settle_failure(claim, exc)
+    except Exception as exc:  # anything but a permanent refusal is retried
+        return _settle_failure(claim, exc, outgoing.log_fields if outgoing else {})
     claim.delete()
     fields = {"outbox_id": row.id, "kind": row.kind, "attempt": claim.attempt}
     if outgoing is None:
@@ -200,12 +207,17 @@ def _deliver(claim):
     return "sent"
 
 
-def _settle_failure(claim, exc):
+def _settle_failure(claim, exc, log_fields):
     row = claim.row
     # A MailError's text names what failed and never the message; any other
     # exception's text may quote anything, so only its class is logged.
     reason = str(exc) if isinstance(exc, mailer.MailError) else type(exc).__name__
     fields = {"outbox_id": row.id, "kind": row.kind, "attempt": claim.attempt, "error": reason}
+    fields |= log_fields  # a reset's user id: whose address is refused, without it
+    if isinstance(exc, mailer.MailError) and exc.permanent:
+        claim.delete()  # the server will never take it: retrying only delays the others
+        log.error("mail refused", extra=fields)
+        return "refused"
     now = utcnow()
     if now - row.created_at >= GIVE_UP_AFTER:
         claim.delete()

@@ -12,7 +12,11 @@ Server certificates are verified against the system's CA bundle (``SSL_CERT_FILE
 names another, e.g. a private CA). Every network operation gives up after
 ``TIMEOUT`` seconds, so a slow or silent mail server costs that much at most.
 A failure raises ``MailError``, whose text names what failed (an exception class,
-an SMTP status code) and never the message, so it can be logged as it is.
+an SMTP status code) and never the message, an address or the server's words, so
+it can be logged as it is. Its ``permanent`` says whether the server refused this
+very message for good (a 5xx to every recipient, or to the DATA): sending it again
+cannot succeed. Every other failure may pass by itself or once an operator fixes
+the settings, so it is worth trying again.
 
 The standard library (``smtplib``, ``email``) does all of it; an extension such as
 Flask-Mail would add a dependency for no feature the service uses.
@@ -32,7 +36,15 @@ DEFAULT_PORTS = {"smtp": 25, "smtps": 465}
 
 
 class MailError(Exception):
-    """The message could not be handed to the mail server."""
+    """The message could not be handed to the mail server.
+
+    ``permanent``: the server refused this message for good, so trying it again
+    is pointless; false for anything that may pass (see ``refused_for_good``).
+    """
+
+    def __init__(self, reason, *, permanent=False):
+        super().__init__(reason)
+        self.permanent = permanent
 
 
 def compose(to, subject, text):
@@ -63,9 +75,16 @@ def send(message):
         with _connect(url) as smtp:
             smtp.send_message(message)
     except smtplib.SMTPResponseException as exc:
-        raise MailError(f"{type(exc).__name__}: the server answered {exc.smtp_code}") from None
-    except smtplib.SMTPRecipientsRefused:
-        raise MailError("SMTPRecipientsRefused: the server refused the recipient") from None
+        raise MailError(
+            f"{type(exc).__name__}: the server answered {exc.smtp_code}",
+            permanent=refused_for_good(exc),
+        ) from None
+    except smtplib.SMTPRecipientsRefused as exc:  # its keys are addresses: only the codes
+        codes = ", ".join(str(code) for code, _ in exc.recipients.values())
+        raise MailError(
+            f"SMTPRecipientsRefused: the server answered {codes}",
+            permanent=refused_for_good(exc),
+        ) from None
     except ssl.SSLError as exc:
         raise MailError(f"{type(exc).__name__}: {exc.reason or 'TLS failed'}") from None
     except smtplib.SMTPServerDisconnected as exc:  # smtplib's own words: "timed out", ...
@@ -75,6 +94,29 @@ def send(message):
     except OSError as exc:  # refused, unreachable, timed out, DNS
         reason = exc.strerror or (str(exc) if isinstance(exc, TimeoutError) else "")
         raise MailError(f"{type(exc).__name__}: {reason or 'network error'}") from None
+
+
+def refused_for_good(exc):
+    """Whether the SMTP exception ``exc`` is a refusal of this message that no retry
+    can change: a 5xx to every recipient (RCPT), or to the message (DATA).
+
+    Every other answer is left to be retried, deliberately, 5xx included: a 5xx to
+    MAIL FROM (``SMTPSenderRefused``), to the login (``SMTPAuthenticationError``) or
+    to HELO/EHLO (``SMTPHeloError``) is about the service's own settings, not the
+    message, and the mail must still go out once an operator has fixed them. A 4xx
+    is temporary by definition.
+    """
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in exc.recipients.values()]
+        return bool(codes) and all(is_permanent_code(code) for code in codes)
+    if isinstance(exc, smtplib.SMTPDataError):
+        return is_permanent_code(exc.smtp_code)
+    return False
+
+
+def is_permanent_code(code):
+    """A 5xx reply: "permanent negative completion" in SMTP's words (RFC 5321)."""
+    return 500 <= code <= 599
 
 
 def _connect(url):

@@ -2,7 +2,11 @@
 
 ``smtp_server()`` runs one for the length of a ``with`` block and stops it after;
 what it receives lands in ``server.inbox``, parsed, with whether the connection
-was encrypted. ``self_signed_certificate()`` makes a certificate for 127.0.0.1
+was encrypted. A test makes it refuse by setting the server's replies:
+``mail_from_reply`` (to every MAIL FROM), ``rcpt_replies`` (address -> reply, to
+RCPT TO) or ``data_reply`` (to the end of every message, which is then not kept);
+each refusal is noted in ``server.refusals`` ("MAIL", "RCPT", "DATA").
+``self_signed_certificate()`` makes a certificate for 127.0.0.1
 with the openssl command, for the STARTTLS and smtps tests.
 """
 
@@ -37,6 +41,10 @@ class Received:
 class MailServer:
     port: int
     inbox: list = field(default_factory=list)
+    mail_from_reply: str | None = None  # e.g. "553 5.7.1 Sender address rejected"
+    rcpt_replies: dict = field(default_factory=dict)  # e.g. {address: "550 5.1.1 ..."}
+    data_reply: str | None = None  # e.g. "554 5.6.0 Message rejected"
+    refusals: list = field(default_factory=list)
 
     def url(self, scheme="smtp", credentials=""):
         return f"{scheme}://{credentials}127.0.0.1:{self.port}"
@@ -46,7 +54,23 @@ class _Handler:
     def __init__(self, server):
         self.server = server
 
+    async def handle_MAIL(self, smtp, session, envelope, address, mail_options):
+        if self.server.mail_from_reply:
+            return self._refuse("MAIL", self.server.mail_from_reply)
+        envelope.mail_from = address  # what aiosmtpd does when there is no hook
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    async def handle_RCPT(self, smtp, session, envelope, address, rcpt_options):
+        if address in self.server.rcpt_replies:
+            return self._refuse("RCPT", self.server.rcpt_replies[address])
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 OK"
+
     async def handle_DATA(self, smtp, session, envelope):
+        if self.server.data_reply:
+            return self._refuse("DATA", self.server.data_reply)
         self.server.inbox.append(
             Received(
                 mail_from=envelope.mail_from,
@@ -59,10 +83,16 @@ class _Handler:
         )
         return "250 Message accepted"
 
+    def _refuse(self, command, reply):
+        self.server.refusals.append(command)
+        return reply
+
 
 def _authenticate(server, session, envelope, mechanism, auth_data):
     ok = auth_data.login == USER.encode() and auth_data.password == SECRET.encode()
-    return AuthResult(success=ok, auth_data=auth_data)
+    # handled=False: aiosmtpd answers a refusal itself (535); by default it
+    # leaves that to the authenticator, and the client would wait for an answer.
+    return AuthResult(success=ok, handled=False, auth_data=auth_data)
 
 
 @contextmanager

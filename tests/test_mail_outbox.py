@@ -3,8 +3,9 @@
 Against a real SMTP server on a loopback port (``tests/mail_server.py``), on the
 test database (SQLite, or PostgreSQL with ``TEST_DATABASE_URL``): what a killed
 worker leaves is sent by the next one, a failing mail server is retried with
-backoff and then mailed once, two senders never send one row twice, and a reset
-request costs the same whether or not the email is known.
+backoff and then mailed once, a mail refused for good is dropped at once without
+holding up the others, two senders never send one row twice, and a reset request
+costs the same whether or not the email is known.
 """
 
 import contextlib
@@ -215,6 +216,103 @@ def test_a_pass_stops_at_the_first_failure(make_app):
         db.session.commit()
     assert send_due(app).failed == 1
     assert sorted(row.attempts for row in outbox_rows(app)) == [0, 0, 0, 0, 1]
+
+
+# --- refused for good, or for now ----------------------------------------------------
+
+NO_MAILBOX = "550 5.1.1 Refusal-words: no such mailbox"  # never in the log
+
+
+def service_log(caplog):
+    """All the service logged, as one string (not the test SMTP server's own log,
+    ``mail.log``, which names the addresses it receives)."""
+    return json.dumps([str(vars(r)) for r in caplog.records if r.name != "mail.log"])
+
+
+def refused_count(client):
+    text = client.get("/metrics").get_data(as_text=True)
+    labels = '{result="refused"}'
+    return sample(text, "mail_sent_total", labels) if f"mail_sent_total{labels}" in text else 0
+
+
+def test_a_recipient_refused_for_good_is_dropped_and_the_pass_goes_on(
+    make_app, mail_server, viewer, caplog
+):
+    mail_server.rcpt_replies[viewer.email] = NO_MAILBOX
+    app = make_app(MAIL_URL=mail_server.url(), METRICS_ENABLED=True)
+    client = app.test_client()
+    refused_before = refused_count(client)
+    assert client.post(RESET, json={"email": viewer.email}).status_code == 202
+    queue_numbered(app, 1)  # queued after it, due in the same pass
+    result = send_due(app)
+    assert (result.refused, result.sent, result.failed) == (1, 1, 0)
+    assert mail_server.refusals == ["RCPT"]  # one attempt
+    assert subjects(mail_server) == ["Mail 000"]
+    assert outbox_rows(app) == []
+    assert send_due(app) == mail_outbox.PassResult()  # nothing left to retry
+    assert refused_count(client) == refused_before + 1
+    [refused] = [r for r in caplog.records if r.getMessage() == "mail refused"]
+    assert refused.levelname == "ERROR"
+    assert (refused.kind, refused.attempt, refused.user_id) == ("password_reset", 1, viewer.id)
+    assert refused.error == "SMTPRecipientsRefused: the server answered 550"
+    assert not [r for r in caplog.records if r.name == "api.mail" and r.levelname == "WARNING"]
+    logged = service_log(caplog)
+    assert viewer.email not in logged and "Refusal-words" not in logged
+
+
+def test_a_message_refused_for_good_at_data_is_dropped(mail_app, mail_server, caplog):
+    mail_server.data_reply = "554 5.6.0 Refusal-words: message rejected"
+    with mail_app.app_context():
+        mail_outbox.queue_mail("ann@example.com", "Notice", "Secret-looking body 12345\n")
+        db.session.commit()
+    assert send_due(mail_app).refused == 1
+    assert mail_server.refusals == ["DATA"] and mail_server.inbox == []
+    assert outbox_rows(mail_app) == []
+    [refused] = [r for r in caplog.records if r.getMessage() == "mail refused"]
+    assert (refused.kind, refused.error) == ("message", "SMTPDataError: the server answered 554")
+    logged = service_log(caplog)
+    assert "ann@example.com" not in logged and "Secret-looking" not in logged
+
+
+def test_a_recipient_refused_for_now_is_retried_with_backoff(mail_app, mail_server):
+    mail_server.rcpt_replies["user0@example.com"] = "451 4.3.0 Try again later"
+    with time_machine.travel(utcnow(), tick=False) as traveller:
+        queue_numbered(mail_app, 2)
+        result = send_due(mail_app)
+        assert (result.failed, result.refused, result.sent) == (1, 0, 0)  # the pass stops
+        first, second = outbox_rows(mail_app)
+        assert (first.attempts, second.attempts) == (1, 0)
+        assert (first.next_attempt_at - utcnow()).total_seconds() == 5
+        traveller.shift(timedelta(seconds=5))
+        result = send_due(mail_app)  # the second, due first now, then the first again
+        assert (result.sent, result.failed) == (1, 1)
+        [first] = outbox_rows(mail_app)
+        assert first.attempts == 2
+        assert (first.next_attempt_at - utcnow()).total_seconds() == 10
+        traveller.shift(timedelta(seconds=10))
+        del mail_server.rcpt_replies["user0@example.com"]  # the mailbox takes mail again
+        assert send_due(mail_app).sent == 1
+    assert mail_server.refusals == ["RCPT", "RCPT"]
+    assert subjects(mail_server) == ["Mail 000", "Mail 001"]
+    assert outbox_rows(mail_app) == []
+
+
+def test_a_refused_sender_is_retried_until_the_settings_are_fixed(mail_app, mail_server, caplog):
+    """A 5xx to MAIL FROM is about MAIL_FROM, not the mail: it waits for the fix."""
+    mail_server.mail_from_reply = "553 5.7.1 Sender address rejected"
+    with time_machine.travel(utcnow(), tick=False) as traveller:
+        queue_numbered(mail_app, 1)
+        for _ in range(3):
+            assert send_due(mail_app).failed == 1
+            [row] = outbox_rows(mail_app)
+            traveller.shift(row.next_attempt_at - utcnow())
+        assert mail_server.refusals == ["MAIL"] * 3
+        mail_server.mail_from_reply = None  # an operator fixed MAIL_FROM
+        assert send_due(mail_app).sent == 1
+    assert subjects(mail_server) == ["Mail 000"]
+    retries = [r for r in caplog.records if r.getMessage() == "mail not sent; will retry"]
+    assert [r.error for r in retries] == ["SMTPSenderRefused: the server answered 553"] * 3
+    assert not [r for r in caplog.records if r.getMessage() == "mail refused"]
 
 
 # --- several senders -----------------------------------------------------------------

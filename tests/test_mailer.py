@@ -1,8 +1,10 @@
 """The mailer against a real SMTP server on a loopback port: plain, STARTTLS,
-smtps, credentials only over TLS, failures that name no secret, and console://."""
+smtps, credentials only over TLS, failures that name no secret, which refusals
+are permanent, and console://."""
 
 import json
 import logging
+import smtplib
 import socket
 import threading
 
@@ -105,6 +107,81 @@ def test_a_silent_server_costs_at_most_the_timeout(make_app, monkeypatch):
         for connection, _ in accepted:
             connection.close()
         listener.close()
+
+
+REFUSED_TEXT = "Refusal-words of the server"  # never in a MailError
+
+
+@pytest.mark.parametrize(
+    ("refuse", "code", "error_class", "permanent"),
+    [
+        # The message itself is refused for good: no retry can change that.
+        ("rcpt", 550, "SMTPRecipientsRefused", True),  # no such mailbox
+        ("rcpt", 553, "SMTPRecipientsRefused", True),  # mailbox name not allowed
+        ("data", 554, "SMTPDataError", True),  # rejected (spam, policy)
+        ("data", 552, "SMTPDataError", True),  # too big
+        # Temporary by definition.
+        ("rcpt", 451, "SMTPRecipientsRefused", False),  # greylisting, a local error
+        ("rcpt", 452, "SMTPRecipientsRefused", False),  # mailbox full for now
+        ("data", 451, "SMTPDataError", False),
+        # The service's own settings, not the message: retried until fixed.
+        ("mail_from", 553, "SMTPSenderRefused", False),
+        ("mail_from", 550, "SMTPSenderRefused", False),
+        ("mail_from", 421, "SMTPSenderRefused", False),
+    ],
+)
+def test_which_refusals_are_permanent(make_app, refuse, code, error_class, permanent):
+    reply = f"{code} {REFUSED_TEXT}"
+    with smtp_server() as server, pytest.raises(mailer.MailError) as caught:
+        if refuse == "rcpt":
+            server.rcpt_replies["ann@example.com"] = reply
+        elif refuse == "data":
+            server.data_reply = reply
+        else:
+            server.mail_from_reply = reply
+        send(make_app, server.url())
+    assert server.inbox == []
+    assert caught.value.permanent is permanent
+    # The class and the code; never the address or the server's words.
+    assert str(caught.value) == f"{error_class}: the server answered {code}"
+
+
+def test_a_refused_login_is_not_permanent(make_app, trusted):
+    refused = pytest.raises(mailer.MailError)
+    with smtp_server(starttls_cert=trusted, with_auth=True) as server, refused as caught:
+        send(make_app, server.url(credentials=f"{USER}:wrong-secret@"))
+    assert str(caught.value) == "SMTPAuthenticationError: the server answered 535"
+    assert caught.value.permanent is False
+    assert server.inbox == []
+
+
+def test_network_failures_are_not_permanent(make_app):
+    with smtp_server() as server:
+        url = server.url()
+    with pytest.raises(mailer.MailError) as caught:
+        send(make_app, url)
+    assert caught.value.permanent is False
+
+
+@pytest.mark.parametrize(
+    ("error", "permanent"),
+    [
+        (smtplib.SMTPRecipientsRefused({"a@x.org": (550, b"no")}), True),
+        (smtplib.SMTPRecipientsRefused({"a@x.org": (550, b"no"), "b@x.org": (554, b"no")}), True),
+        # One of them may still be taken later: not for good.
+        (smtplib.SMTPRecipientsRefused({"a@x.org": (550, b"no"), "b@x.org": (421, b"bye")}), False),
+        (smtplib.SMTPRecipientsRefused({}), False),
+        (smtplib.SMTPDataError(554, b"rejected"), True),
+        (smtplib.SMTPDataError(421, b"closing"), False),
+        (smtplib.SMTPSenderRefused(550, b"no", "no-reply@localhost"), False),
+        (smtplib.SMTPAuthenticationError(535, b"bad credentials"), False),
+        (smtplib.SMTPHeloError(501, b"bad hostname"), False),
+        (smtplib.SMTPResponseException(554, b"no SMTP service here"), False),
+        (smtplib.SMTPServerDisconnected("Connection unexpectedly closed"), False),
+    ],
+)
+def test_refused_for_good_is_a_5xx_to_every_recipient_or_to_data(error, permanent):
+    assert mailer.refused_for_good(error) is permanent
 
 
 def test_console_writes_the_mail_to_stderr_and_never_to_the_log(make_app, capsys, caplog):

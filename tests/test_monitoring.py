@@ -177,7 +177,7 @@ def test_metric_names_are_read_from_selectors_only():
 
 
 def test_the_alert_rules_check_and_their_unit_tests_pass():
-    assert "SUCCESS: 6 rules found" in promtool("check", "rules", ALERTS)
+    assert "SUCCESS: 7 rules found" in promtool("check", "rules", ALERTS)
     assert "SUCCESS" in promtool("test", "rules", ALERT_TESTS)
 
 
