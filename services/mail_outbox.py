@@ -37,7 +37,8 @@ So under normal operation each mail is sent once; a sender killed after the mail
 server accepted a mail, before it deleted the row, makes it go out twice.
 
 Failures. A mail the server refuses for good (``MailError.permanent``: a 5xx to
-its recipient or to the message itself, such as ``550 no such mailbox``) can
+its recipient or to the message itself, such as ``550 no such mailbox``, unless
+of the security or policy class, ``5.7.x``: ``mailer.refused_for_good``) can
 never be delivered: its row is deleted at once, logged as an error, and the pass
 goes on to the next mail, since such a refusal says nothing about the server. Any
 other failure (a server that cannot be reached, a 4xx, a refusal of the

@@ -22,6 +22,7 @@ The standard library (``smtplib``, ``email``) does all of it; an extension such 
 Flask-Mail would add a dependency for no feature the service uses.
 """
 
+import re
 import smtplib
 import ssl
 import sys
@@ -103,20 +104,32 @@ def refused_for_good(exc):
     Every other answer is left to be retried, deliberately, 5xx included: a 5xx to
     MAIL FROM (``SMTPSenderRefused``), to the login (``SMTPAuthenticationError``) or
     to HELO/EHLO (``SMTPHeloError``) is about the service's own settings, not the
-    message, and the mail must still go out once an operator has fixed them. A 4xx
+    message, and the mail must still go out once an operator has fixed them. So is
+    a 5xx whose enhanced status code (RFC 3463) is of the security or policy class,
+    ``5.7.x``: "relaying denied" or "authentication required" is what a relay answers
+    to a ``MAIL_URL`` without the right credentials, to every recipient alike. A 4xx
     is temporary by definition.
     """
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        codes = [code for code, _ in exc.recipients.values()]
-        return bool(codes) and all(is_permanent_code(code) for code in codes)
+        replies = exc.recipients.values()
+        return bool(replies) and all(is_permanent_reply(code, text) for code, text in replies)
     if isinstance(exc, smtplib.SMTPDataError):
-        return is_permanent_code(exc.smtp_code)
+        return is_permanent_reply(exc.smtp_code, exc.smtp_error)
     return False
 
 
-def is_permanent_code(code):
-    """A 5xx reply: "permanent negative completion" in SMTP's words (RFC 5321)."""
-    return 500 <= code <= 599
+# An enhanced status code at the start of a reply's text: class.subject.detail.
+ENHANCED_STATUS = re.compile(rb"\s*[245]\.(\d{1,3})\.\d{1,3}(?:\s|$)")
+SECURITY_OR_POLICY = b"7"  # RFC 3463's subject 7
+
+
+def is_permanent_reply(code, text=b""):
+    """A 5xx reply ("permanent negative completion", RFC 5321) that is not of the
+    security or policy class (``5.7.x``), which the service's settings can cause."""
+    if not 500 <= code <= 599:
+        return False
+    enhanced = ENHANCED_STATUS.match(text if isinstance(text, bytes) else text.encode())
+    return enhanced is None or enhanced.group(1) != SECURITY_OR_POLICY
 
 
 def _connect(url):

@@ -146,6 +146,29 @@ def test_which_refusals_are_permanent(make_app, refuse, code, error_class, perma
     assert str(caught.value) == f"{error_class}: the server answered {code}"
 
 
+@pytest.mark.parametrize(
+    ("refuse", "reply", "permanent"),
+    [
+        ("rcpt", "550 5.1.1 No such user here", True),
+        ("data", "554 5.6.0 Message content rejected", True),
+        # Security or policy (5.7.x): what a relay answers a MAIL_URL without the
+        # right credentials, whatever the recipient; retried until fixed.
+        ("rcpt", "550 5.7.1 Relaying denied", False),
+        ("rcpt", "530 5.7.0 Authentication required", False),
+        ("data", "554 5.7.1 Rejected by policy", False),
+    ],
+)
+def test_a_security_or_policy_refusal_is_not_permanent(make_app, refuse, reply, permanent):
+    with smtp_server() as server, pytest.raises(mailer.MailError) as caught:
+        if refuse == "rcpt":
+            server.rcpt_replies["ann@example.com"] = reply
+        else:
+            server.data_reply = reply
+        send(make_app, server.url())
+    assert caught.value.permanent is permanent
+    assert reply.split(" ", 2)[2] not in str(caught.value)
+
+
 def test_a_refused_login_is_not_permanent(make_app, trusted):
     refused = pytest.raises(mailer.MailError)
     with smtp_server(starttls_cert=trusted, with_auth=True) as server, refused as caught:
@@ -171,6 +194,17 @@ def test_network_failures_are_not_permanent(make_app):
         # One of them may still be taken later: not for good.
         (smtplib.SMTPRecipientsRefused({"a@x.org": (550, b"no"), "b@x.org": (421, b"bye")}), False),
         (smtplib.SMTPRecipientsRefused({}), False),
+        (smtplib.SMTPRecipientsRefused({"a@x.org": (550, b"5.1.1 no such user")}), True),
+        (smtplib.SMTPRecipientsRefused({"a@x.org": (550, b"5.7.1 relaying denied")}), False),
+        (
+            smtplib.SMTPRecipientsRefused(
+                {"a@x.org": (550, b"5.1.1 no"), "b@x.org": (550, b"5.7.1 no")}
+            ),
+            False,
+        ),
+        (smtplib.SMTPDataError(554, b"5.7.1 policy"), False),
+        (smtplib.SMTPDataError(554, b"5.6.0 content rejected"), True),
+        (smtplib.SMTPDataError(554, b"5.70 not an enhanced code"), True),
         (smtplib.SMTPDataError(554, b"rejected"), True),
         (smtplib.SMTPDataError(421, b"closing"), False),
         (smtplib.SMTPSenderRefused(550, b"no", "no-reply@localhost"), False),
