@@ -14,9 +14,10 @@ names another, e.g. a private CA). Every network operation gives up after
 A failure raises ``MailError``, whose text names what failed (an exception class,
 an SMTP status code) and never the message, an address or the server's words, so
 it can be logged as it is. Its ``permanent`` says whether the server refused this
-very message for good (a 5xx to every recipient, or to the DATA): sending it again
-cannot succeed. Every other failure may pass by itself or once an operator fixes
-the settings, so it is worth trying again.
+very message for good (a 5xx to every recipient, or to the DATA, but for a
+security or policy refusal, ``5.7.x``): sending it again cannot succeed. Every
+other failure may pass by itself or once an operator fixes the settings, so it is
+worth trying again.
 
 The standard library (``smtplib``, ``email``) does all of it; an extension such as
 Flask-Mail would add a dependency for no feature the service uses.
