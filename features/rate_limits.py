@@ -323,6 +323,7 @@ def rate_limit_headers(response):
 
 def init_app(app):
     """The limiter for ``app``, unless rate limiting is switched off; ``pipeline``
-    registers ``check_request`` and ``rate_limit_headers`` then."""
+    registers its ``check_request`` (``request_check(app)``) and
+    ``rate_limit_headers`` then."""
     if app.config["RATELIMIT_ENABLED"]:
         app.extensions["rate_limits"] = Limiter(app.config)
