@@ -265,6 +265,9 @@ def plain_redirect(response):
     Flask answers routing redirects without calling any error handler, so this is
     an ``after_request`` hook (see ``pipeline.py``).
     """
+    # Only a 3xx can be one: other answers skip reading the request (a proxy lookup).
+    if not 300 <= response.status_code < 400:
+        return response
     redirect = request.routing_exception
     if isinstance(redirect, RequestRedirect) and response.status_code == redirect.code:
         target = urlsplit(redirect.new_url)

@@ -58,8 +58,10 @@ from plumbing.validation import IdConverter
 from services import mail_outbox
 
 
-def before_view(config, tracing):
-    """The ``before_request`` steps, in the order they run."""
+def before_view(app, tracing):
+    """The ``before_request`` steps, in the order they run. A step that needs the
+    app's own state (the limiter, the mail sender) is made for ``app``."""
+    config = app.config
     return [
         # (traces) keep the server span's ids on ``g`` for every later log record
         *([tracing.remember_trace_ids] if tracing else []),
@@ -70,10 +72,10 @@ def before_view(config, tracing):
         # Flask saw it) is 400 INVALID_HOST
         refuse_untrusted_host,
         # (limits) a 429 costs no further work
-        *([rate_limits.check_request] if config["RATELIMIT_ENABLED"] else []),
+        *([rate_limits.request_check(app)] if config["RATELIMIT_ENABLED"] else []),
         # (mail thread) start this process's mail sender at its first request (a
         # gunicorn worker has started it already); last, as it answers nothing
-        *([mail_outbox.start_mail_sender] if config["MAIL_SENDER"] == "thread" else []),
+        *([mail_outbox.sender_start(app)] if config["MAIL_SENDER"] == "thread" else []),
     ]
 
 
@@ -149,7 +151,7 @@ def install(app):
     idempotency.init_app(app)
     server_cache.init_app(app)
 
-    for step in before_view(config, tracing):
+    for step in before_view(app, tracing):
         app.before_request(step)
     for step in reversed(after_view(config, tracing)):
         if isinstance(step, Installs):

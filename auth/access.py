@@ -77,8 +77,11 @@ def _columns(table, snapshot):
 
 
 _SESSION_COLUMNS = _columns(AuthSession.__table__, CallerSession)
+# The user columns a ``Caller`` holds, in the order of its fields: a view shows the
+# caller with ``schemas.row_dump.RowDump(UserSchema(), CALLER_COLUMNS).dump_object``.
+CALLER_COLUMNS = _columns(User.__table__, Caller)
 _TOKEN_LOOKUP = FastRead(
-    select(*_SESSION_COLUMNS, *_columns(User.__table__, Caller))
+    select(*_SESSION_COLUMNS, *CALLER_COLUMNS)
     .join_from(AuthSession.__table__, User.__table__, AuthSession.user_id == User.id)
     .where(AuthSession.token_id == bindparam("token_id"))
 )

@@ -116,8 +116,9 @@ def load_access_token(token):
     checked, as itsdangerous checks it. One that is too old (or from the
     future) goes through itsdangerous again, which refuses it as before.
     """
-    serializer = _serializer(ACCESS_SALT)
-    max_age = current_app.config["ACCESS_TOKEN_TTL"]
+    config = current_app.config  # read once: each read of the proxy is a lookup
+    serializer = _serializer_for(config["SECRET_KEY"], ACCESS_SALT)
+    max_age = config["ACCESS_TOKEN_TTL"]
     known = serializer.verified.get(token)
     if known is not None and 0 <= int(time.time()) - known[1] <= max_age:
         return known[0]

@@ -3,7 +3,13 @@
 from flask import Blueprint, current_app, request, url_for
 from itsdangerous import BadSignature, SignatureExpired
 
-from auth.access import authentication, login_required, note_auth_failure, require_user
+from auth.access import (
+    CALLER_COLUMNS,
+    authentication,
+    login_required,
+    note_auth_failure,
+    require_user,
+)
 from auth.tokens import load_refresh_token, token_pair
 from errors import Conflict, Forbidden, InvalidToken, Unauthenticated
 from features.idempotency import commit_with_response, idempotent
@@ -12,6 +18,7 @@ from models import User
 from models.user import dummy_password_check
 from openapi import doc
 from plumbing.validation import parse_body, parse_no_query
+from schemas.row_dump import RowDump
 from schemas.user import (
     LoginSchema,
     PasswordResetConfirmSchema,
@@ -33,6 +40,9 @@ LOGIN = LoginSchema()
 REFRESH = RefreshSchema()
 TOKEN = TokenSchema()
 USER = UserSchema()
+# The caller as its token lookup read it (``auth.access.Caller``), shown as
+# ``USER.dump`` shows it without marshmallow per value (``schemas/row_dump.py``).
+CALLER = RowDump(USER, CALLER_COLUMNS)
 RESET_REQUEST = PasswordResetRequestSchema()
 RESET_CONFIRM = PasswordResetConfirmSchema()
 
@@ -123,7 +133,7 @@ def logout():
 def me():
     """The caller's own user."""
     parse_no_query()
-    return USER.dump(require_user())
+    return CALLER.dump_object(require_user())
 
 
 @bp.post("/password-reset")

@@ -221,31 +221,38 @@ class Limiter:
     def items(self, setting):
         return self.config[setting]
 
+    def check_request(self):
+        """Count the request against its route's limits; 429 once one is used up.
 
-def check_request():
-    """Count the request against its route's limits; 429 once one is used up."""
-    endpoint = request.endpoint
-    if endpoint is None or request.method == "OPTIONS":
-        return
-    path = request.path
-    if not (path == "/api" or path.startswith("/api/")):
-        return
-    limiter = current_app.extensions["rate_limits"]
-    route_limit, items = limiter.limits_for(endpoint)
-    identifiers = (route_limit.key(), endpoint)
-    reported = None
-    for item in items:
-        allowed, window = limiter.counters.hit(item, identifiers)
-        if reported is None:
-            reported = window
-        if not allowed:
-            g.rate_limit_window = window
-            log.info("rate limit %s (%s) exceeded at %s", item, identifiers[0], endpoint)
-            raise RateLimited(
-                f"Too many requests (limit: {item}); "
-                "retry after the number of seconds in Retry-After."
-            )
-    g.rate_limit_window = reported
+        The ``before_request`` step (``request_check``): a method of the app's own
+        limiter, so no request looks the limiter up through ``current_app`` (each
+        read of that proxy is a lookup of the app context)."""
+        endpoint = request.endpoint
+        if endpoint is None or request.method == "OPTIONS":
+            return
+        path = request.path
+        if not (path == "/api" or path.startswith("/api/")):
+            return
+        route_limit, items = self.limits_for(endpoint)
+        identifiers = (route_limit.key(), endpoint)
+        reported = None
+        for item in items:
+            allowed, window = self.counters.hit(item, identifiers)
+            if reported is None:
+                reported = window
+            if not allowed:
+                g.rate_limit_window = window
+                log.info("rate limit %s (%s) exceeded at %s", item, identifiers[0], endpoint)
+                raise RateLimited(
+                    f"Too many requests (limit: {item}); "
+                    "retry after the number of seconds in Retry-After."
+                )
+        g.rate_limit_window = reported
+
+
+def request_check(app):
+    """``app``'s step that counts each request: its limiter's ``check_request``."""
+    return app.extensions["rate_limits"].check_request
 
 
 class FailedAttempts:
@@ -316,6 +323,7 @@ def rate_limit_headers(response):
 
 def init_app(app):
     """The limiter for ``app``, unless rate limiting is switched off; ``pipeline``
-    registers ``check_request`` and ``rate_limit_headers`` then."""
+    registers its ``check_request`` (``request_check(app)``) and
+    ``rate_limit_headers`` then."""
     if app.config["RATELIMIT_ENABLED"]:
         app.extensions["rate_limits"] = Limiter(app.config)

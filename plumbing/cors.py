@@ -38,19 +38,20 @@ EXPOSED_HEADERS = [
 PREFLIGHT_MAX_AGE = 86400  # seconds a browser may cache a preflight answer
 
 
-def _is_preflight():
-    return request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers
-
-
 def answer_preflight(response):
+    # Every proxy read of ``request`` costs a lookup: the method is read once, and
+    # only an OPTIONS request reads anything more.
+    if request.method != "OPTIONS":
+        return response
     # Any OPTIONS that reached Flask's automatic answer (200, empty body) is a
     # success with nothing to say.
-    if request.method == "OPTIONS" and response.status_code == 200:
+    if response.status_code == 200:
         response.status_code = 204
         response.headers.pop("Content-Type", None)
     # A preflight first: werkzeug raises (and catches) a KeyError for a missing
     # header, and every response without CORS would pay for one here.
-    if _is_preflight() and response.headers.get("Access-Control-Allow-Origin"):
+    is_preflight = "Access-Control-Request-Method" in request.headers
+    if is_preflight and response.headers.get("Access-Control-Allow-Origin"):
         response.headers["Access-Control-Allow-Headers"] = ", ".join(ALLOWED_HEADERS)
     return response
 

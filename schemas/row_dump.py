@@ -3,8 +3,11 @@
 ``RowDump(schema, columns)`` is bound to a schema and to the columns of the rows
 it will get (a statement's ``selected_columns``, in row order); ``dump(rows)``
 then gives the list ``schema.dump`` gives for mappings of those rows, key for
-key and value for value, and ``shown_columns(rows)`` the same values column by
-column (the product export formats them that way).
+key and value for value, ``dump_one(row)`` the same for one row, and
+``shown_columns(rows)`` the same values column by column (the product export
+formats them that way). ``dump_object(obj)`` dumps one object whose attributes
+are named and typed as the columns (the caller as its token lookup read it,
+``auth.access.Caller``, shown by ``GET /api/auth/me`` and ``GET /api/users/{id}``).
 
 marshmallow's ``Schema.dump`` calls ``Field.serialize`` for every value (with
 its attribute lookup, its default and missing checks): for a page of 20 products
@@ -31,6 +34,7 @@ marshmallow's serialization rules as public ``serialize`` / ``dump_value``
 test_row_dump.py checks the result against ``schema.dump`` for awkward values.
 """
 
+import operator
 from dataclasses import dataclass
 
 from marshmallow import fields, missing
@@ -110,6 +114,12 @@ class RowDump:
         ]
         self.keys = [shown.key for shown in self.fields]
         self._by_row = any(shown.by_row for shown in self.fields)
+        # For dump_object: an object's values of the columns, in row order (a tuple).
+        self._values_of = (
+            operator.attrgetter(*self.names)
+            if len(self.names) > 1 and all(isinstance(name, str) for name in self.names)
+            else None
+        )
 
     def dump(self, rows):
         """``schema.dump(rows, many=True)`` for the rows as mappings of their columns."""
@@ -124,6 +134,21 @@ class RowDump:
             {key: value for key, value in zip(keys, shown, strict=True) if value is not missing}
             for shown in values
         ]
+
+    def dump_one(self, row):
+        """``schema.dump(row)`` for one row as a mapping of its columns."""
+        if self._by_row:
+            return self.dump([row])[0]
+        shown = {}
+        for field in self.fields:
+            value = row[field.index]
+            shown[field.key] = value if field.dump is None or value is None else field.dump(value)
+        return shown
+
+    def dump_object(self, obj):
+        """``schema.dump(obj)`` for an object whose attributes are the columns' keys,
+        holding values of the columns' types (a dataclass of a row's columns)."""
+        return self.dump_one(self._values_of(obj))
 
     def shown_columns(self, rows):
         """One list per field (in the schema's order) of the values ``dump`` shows."""

@@ -416,17 +416,22 @@ os.register_at_fork(after_in_child=_senders.clear)
 
 
 def init_app(app):
-    """Make ``app`` known to ``start_mail_sender``; with ``MAIL_SENDER=thread``
-    ``pipeline`` registers that step, which starts this process's sender at its
-    first request."""
+    """Make ``app`` known to the mail sender; with ``MAIL_SENDER=thread``
+    ``pipeline`` registers ``sender_start(app)``, which starts this process's
+    sender at its first request."""
     app.extensions["mail_outbox"] = app  # the app itself, where only current_app is at hand
 
 
-def start_mail_sender():
-    """Start the sender thread of this process, unless it runs already."""
-    app = current_app.extensions["mail_outbox"]
-    if app not in _senders:
-        start_sender(app)
+def sender_start(app):
+    """``app``'s ``before_request`` step: start the sender thread of this process,
+    unless it runs already. Made for its app, so that no request looks the app up
+    through ``current_app`` (each read of that proxy is a lookup)."""
+
+    def start_mail_sender():
+        if app not in _senders:
+            start_sender(app)
+
+    return start_mail_sender
 
 
 def start_sender(app):

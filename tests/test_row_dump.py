@@ -6,6 +6,7 @@ made here (any value a column can hold, awkward ones first) and end to end on
 what the lists and the batch answer against marshmallow's dump of the ORM objects.
 """
 
+import dataclasses
 import json
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
@@ -14,6 +15,7 @@ import pytest
 from marshmallow import Schema, fields
 from sqlalchemy import select
 
+from auth.access import CALLER_COLUMNS, Caller
 from blueprints.admin import USER_PAGES
 from blueprints.feedback import FEEDBACK_PAGES
 from blueprints.products import PRODUCT_BATCH, PRODUCT_PAGES
@@ -166,6 +168,31 @@ def test_no_rows_dump_as_an_empty_list():
     assert RowDump(ProductSchema(), select(Product).selected_columns).dump([]) == []
 
 
+@pytest.mark.parametrize(
+    ("schema", "mappings"),
+    [(ProductSchema(), PRODUCTS), (OddSchema(), PRODUCTS)],
+    ids=["shortcuts", "marshmallow"],
+)
+def test_one_row_dumps_as_marshmallow_dumps_it(schema, mappings):
+    statement = select(Product)
+    dump = RowDump(schema, statement.selected_columns)
+
+    for mapping, row in zip(mappings, _as_rows(statement, mappings), strict=True):
+        dumped = dump.dump_one(row)
+        assert json.dumps(dumped) == json.dumps(schema.dump(mapping))
+
+
+def test_the_caller_dumps_as_marshmallow_dumps_it():
+    """What GET /api/auth/me and the caller's own GET /api/users/{id} show."""
+    dump = RowDump(UserSchema(), CALLER_COLUMNS)
+
+    for mapping in USERS:
+        caller = Caller(**{field.name: mapping[field.name] for field in dataclasses.fields(Caller)})
+        dumped = dump.dump_object(caller)
+        assert json.dumps(dumped) == json.dumps(UserSchema().dump(caller))
+        assert json.dumps(dumped) == json.dumps(UserSchema().dump(mapping))
+
+
 # End to end: what the service answers is marshmallow's dump of the ORM objects.
 # PostgreSQL keeps no NUL in text and holds a name to its column's length.
 STORED_TEXTS = [text.replace("\x00", "")[:100] or "-" for text in TEXTS]
@@ -248,3 +275,16 @@ def test_user_pages_show_what_marshmallow_shows(app, client, create_user, admin_
         create_user(["viewer", "editor"][number % 2], name=name, is_active=number % 2 == 0)
     with app.app_context():
         _check_pages(client, "/api/admin/users", admin_headers, USER_PAGES, User, UserSchema(), 5)
+
+
+def test_the_callers_own_user_shows_what_marshmallow_shows(app, client, create_user, login):
+    user = create_user(name=STORED_TEXTS[2])
+    headers = login(user.email)
+    with app.app_context():
+        expected = UserSchema().dump(db.session.get(User, user.id))
+    for url in ("/api/auth/me", f"/api/users/{user.id}"):
+        response = client.get(url, headers=headers)
+        assert response.status_code == 200
+        body = response.get_json()
+        assert body == expected
+        assert list(body) == list(expected)

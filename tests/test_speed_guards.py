@@ -18,6 +18,7 @@ from flask.sessions import SecureCookieSessionInterface
 from marshmallow import Schema
 from sqlalchemy import event
 from sqlalchemy.orm import Session
+from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.wrappers import Response
 
 from tests.helpers import VALID_FEEDBACK, insert_products, listening
@@ -171,3 +172,35 @@ def test_list_pages_and_the_batch_skip_the_session_and_marshmallows_dump(make_ap
 
     assert response.status_code == 200 and response.get_json()["data"]
     assert orm_queries == [] and dumps == []
+
+
+@pytest.mark.parametrize("url", ["/api/auth/me", "/api/users/{id}"], ids=["me", "own user"])
+def test_the_caller_is_shown_without_marshmallows_dump(
+    client, viewer, viewer_headers, counted, url
+):
+    """The caller as its token lookup read it, dumped by schemas.row_dump.RowDump
+    (tests/test_row_dump.py checks the bodies are the same)."""
+    dumps = counted(Schema, "dump")
+
+    response = client.get(url.format(id=viewer.id), headers=viewer_headers)
+
+    assert response.status_code == 200 and response.get_json()["id"] == viewer.id
+    assert dumps == []
+
+
+def test_no_query_string_is_parsed_when_none_is_sent(app, client, viewer_headers, monkeypatch):
+    """``parse_no_query`` tests the raw query string before werkzeug parses it
+    into ``request.args`` (a ``parameter_storage_class``)."""
+    parsed = []
+
+    class Counted(ImmutableMultiDict):
+        def __init__(self, *args, **kwargs):
+            parsed.append(args)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(app.request_class, "parameter_storage_class", Counted)
+
+    assert client.get("/api/auth/me", headers=viewer_headers).status_code == 200
+    assert parsed == []
+    assert client.get("/api/auth/me?x=1", headers=viewer_headers).status_code == 400
+    assert len(parsed) == 1
