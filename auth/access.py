@@ -40,6 +40,8 @@ from models.base import utcnow
 from models.fast_read import FastRead, autocommit_engine
 from models.user import HasRole
 from plumbing.view_order import AUTH, record_layer
+from schemas.row_dump import RowDump
+from schemas.user import UserSchema
 from services import sessions
 
 INVALID_TOKEN = "The access token is invalid, expired or revoked."
@@ -77,9 +79,12 @@ def _columns(table, snapshot):
 
 
 _SESSION_COLUMNS = _columns(AuthSession.__table__, CallerSession)
-# The user columns a ``Caller`` holds, in the order of its fields: a view shows the
-# caller with ``schemas.row_dump.RowDump(UserSchema(), CALLER_COLUMNS).dump_object``.
+# The user columns a ``Caller`` holds, in the order of its fields.
 CALLER_COLUMNS = _columns(User.__table__, Caller)
+# ``UserSchema().dump(caller)``, made from the same fields but without marshmallow
+# per value (``schemas/row_dump.py``): 3 µs against 15 for each authenticated read
+# of one's own user.
+_CALLER_AS_USER = RowDump(UserSchema(), CALLER_COLUMNS)
 _TOKEN_LOOKUP = FastRead(
     select(*_SESSION_COLUMNS, *CALLER_COLUMNS)
     .join_from(AuthSession.__table__, User.__table__, AuthSession.user_id == User.id)
@@ -163,6 +168,12 @@ def require_user():
     if auth.user is None:
         raise Unauthenticated(auth.failure)
     return auth.user
+
+
+def shown_caller(caller):
+    """The ``Caller`` as ``UserSchema`` shows a user: what ``GET /api/auth/me`` and
+    the caller's own ``GET /api/users/{id}`` answer."""
+    return _CALLER_AS_USER.dump_object(caller)
 
 
 def login_required(view):

@@ -4,11 +4,11 @@ from flask import Blueprint, current_app, request, url_for
 from itsdangerous import BadSignature, SignatureExpired
 
 from auth.access import (
-    CALLER_COLUMNS,
     authentication,
     login_required,
     note_auth_failure,
     require_user,
+    shown_caller,
 )
 from auth.tokens import load_refresh_token, token_pair
 from errors import Conflict, Forbidden, InvalidToken, Unauthenticated
@@ -18,7 +18,6 @@ from models import User
 from models.user import dummy_password_check
 from openapi import doc
 from plumbing.validation import parse_body, parse_no_query
-from schemas.row_dump import RowDump
 from schemas.user import (
     LoginSchema,
     PasswordResetConfirmSchema,
@@ -40,9 +39,6 @@ LOGIN = LoginSchema()
 REFRESH = RefreshSchema()
 TOKEN = TokenSchema()
 USER = UserSchema()
-# The caller as its token lookup read it (``auth.access.Caller``), shown as
-# ``USER.dump`` shows it without marshmallow per value (``schemas/row_dump.py``).
-CALLER = RowDump(USER, CALLER_COLUMNS)
 RESET_REQUEST = PasswordResetRequestSchema()
 RESET_CONFIRM = PasswordResetConfirmSchema()
 
@@ -133,7 +129,7 @@ def logout():
 def me():
     """The caller's own user."""
     parse_no_query()
-    return CALLER.dump_object(require_user())
+    return shown_caller(require_user())
 
 
 @bp.post("/password-reset")

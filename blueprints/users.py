@@ -3,7 +3,7 @@
 from flask import Blueprint, request, url_for
 from marshmallow import ValidationError
 
-from auth.access import CALLER_COLUMNS, login_required, require_user, role_required
+from auth.access import login_required, require_user, role_required, shown_caller
 from errors import Conflict, Forbidden, NotFoundError
 from extensions import db
 from features.idempotency import commit_with_response, idempotent
@@ -11,7 +11,6 @@ from features.rate_limits import current_password_attempts
 from models import User
 from openapi import doc
 from plumbing.validation import parse_body, parse_no_query
-from schemas.row_dump import RowDump
 from schemas.user import UserCreateSchema, UserSchema, UserUpdateSchema
 from services.accounts import changes_email, create_account, ensure_admin_remains, update_account
 
@@ -20,9 +19,6 @@ bp = Blueprint("users", __name__, url_prefix="/api/users")
 ADMIN_ONLY_FIELDS = {"role", "is_active"}
 
 USER = UserSchema()
-# The caller as its token lookup read it (``auth.access.Caller``), shown as
-# ``USER.dump`` shows it without marshmallow per value (``schemas/row_dump.py``).
-CALLER = RowDump(USER, CALLER_COLUMNS)
 USER_CREATE = UserCreateSchema()
 # PUT sends name and email at least; PATCH any subset.
 USER_UPDATE = {"PUT": UserUpdateSchema(), "PATCH": UserUpdateSchema(partial=True)}
@@ -85,7 +81,7 @@ def get_user(user_id):
     parse_no_query()
     caller = require_user()
     if caller.id == user_id:  # what the token lookup read is the row itself
-        return CALLER.dump_object(caller)
+        return shown_caller(caller)
     return USER.dump(_visible_user(user_id))
 
 

@@ -114,12 +114,10 @@ class RowDump:
         ]
         self.keys = [shown.key for shown in self.fields]
         self._by_row = any(shown.by_row for shown in self.fields)
-        # For dump_object: an object's values of the columns, in row order (a tuple).
-        self._values_of = (
-            operator.attrgetter(*self.names)
-            if len(self.names) > 1 and all(isinstance(name, str) for name in self.names)
-            else None
-        )
+        # For dump_object: an object's values of the columns, in row order (only
+        # columns with a key name an attribute).
+        keyed = self.names and all(isinstance(name, str) for name in self.names)
+        self._values_of = operator.attrgetter(*self.names) if keyed else None
 
     def dump(self, rows):
         """``schema.dump(rows, many=True)`` for the rows as mappings of their columns."""
@@ -148,7 +146,10 @@ class RowDump:
     def dump_object(self, obj):
         """``schema.dump(obj)`` for an object whose attributes are the columns' keys,
         holding values of the columns' types (a dataclass of a row's columns)."""
-        return self.dump_one(self._values_of(obj))
+        if self._values_of is None:
+            raise TypeError("dump_object needs columns that each have a key")
+        values = self._values_of(obj)  # a tuple, but for a single column its value
+        return self.dump_one(values if len(self.names) > 1 else (values,))
 
     def shown_columns(self, rows):
         """One list per field (in the schema's order) of the values ``dump`` shows."""

@@ -193,6 +193,19 @@ def test_the_caller_dumps_as_marshmallow_dumps_it():
         assert json.dumps(dumped) == json.dumps(UserSchema().dump(mapping))
 
 
+def test_an_object_of_one_column_dumps_too_and_keyless_columns_are_refused():
+    class NameOnly(Schema):
+        name = fields.String()
+
+    @dataclasses.dataclass
+    class Named:
+        name: str
+
+    assert RowDump(NameOnly(), [User.__table__.c.name]).dump_object(Named("Ann")) == {"name": "Ann"}
+    with pytest.raises(TypeError):
+        RowDump(NameOnly(), [User.__table__.c.name + "!"]).dump_object(Named("Ann"))
+
+
 # End to end: what the service answers is marshmallow's dump of the ORM objects.
 # PostgreSQL keeps no NUL in text and holds a name to its column's length.
 STORED_TEXTS = [text.replace("\x00", "")[:100] or "-" for text in TEXTS]
