@@ -124,12 +124,13 @@ ENHANCED_STATUS = re.compile(rb"\s*[245]\.(\d{1,3})\.\d{1,3}(?:\s|$)")
 SECURITY_OR_POLICY = b"7"  # RFC 3463's subject 7
 
 
-def is_permanent_reply(code, text=b""):
+def is_permanent_reply(code, text):
     """A 5xx reply ("permanent negative completion", RFC 5321) that is not of the
-    security or policy class (``5.7.x``), which the service's settings can cause."""
+    security or policy class (``5.7.x``), which the service's settings can cause.
+    ``text`` is the reply's text as smtplib keeps it (bytes)."""
     if not 500 <= code <= 599:
         return False
-    enhanced = ENHANCED_STATUS.match(text if isinstance(text, bytes) else text.encode())
+    enhanced = ENHANCED_STATUS.match(text)
     return enhanced is None or enhanced.group(1) != SECURITY_OR_POLICY
 
 
