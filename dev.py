@@ -429,8 +429,9 @@ def clients(python, extra):
 
 
 def stack(python, extra):
-    """deploy/stack.py: it stops what it started on Ctrl+C itself, so no escalation."""
-    return run([str(python), str(ROOT / "deploy" / "stack.py"), *extra], interactive=True)
+    """deploy/stack.py, as a module of the project (it imports its neighbours in
+    deploy/): it stops what it started on Ctrl+C itself, so no escalation."""
+    return run([str(python), "-m", "deploy.stack", *extra], interactive=True)
 
 
 def lock(python, extra):

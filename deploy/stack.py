@@ -175,26 +175,16 @@ def _check_tools():
         )
 
 
-def _server_engine(url):
-    from sqlalchemy import create_engine
-
-    return create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-
-
 def create_database(postgres_url):
     """A new database ``flask_api_stack_<random>`` on that server, marked as the stack's."""
-    from sqlalchemy import text
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import OperationalError, ProgrammingError
 
+    from deploy.marked_databases import create_marked
+
     url = make_url(postgres_url).set(drivername="postgresql+psycopg")
-    name = f"flask_api_stack_{secrets.token_hex(3)}"
-    engine = _server_engine(url)
     try:
-        with engine.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-            marker = connection.exec_driver_sql("SELECT quote_literal(%s)", (DATABASE_MARKER,))
-            connection.execute(text(f'COMMENT ON DATABASE "{name}" IS {marker.scalar()}'))
+        return create_marked(url, f"flask_api_stack_{secrets.token_hex(3)}", DATABASE_MARKER)
     except OperationalError as exc:
         where = f"{url.host or '127.0.0.1'}:{url.port or 5432}"
         raise Missing(
@@ -207,34 +197,19 @@ def create_database(postgres_url):
             f"user {url.username!r} may not create databases; give one with CREATEDB "
             "(--postgres postgresql://USER[:PASSWORD]@HOST:PORT)"
         ) from None
-    finally:
-        engine.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
 
 
 def drop_database(database_url):
     """Drop the stack's database; any database without its marker is left alone."""
-    from sqlalchemy import text
     from sqlalchemy.engine import make_url
 
-    url = make_url(database_url)
-    engine = _server_engine(url)
-    try:
-        with engine.connect() as connection:
-            comment = connection.scalar(
-                text(
-                    "SELECT shobj_description(oid, 'pg_database') FROM pg_database "
-                    "WHERE datname = :name"
-                ),
-                {"name": url.database},
-            )
-            if comment != DATABASE_MARKER:
-                print(f"Not dropping {url.database}: the stack did not create it.", file=sys.stderr)
-                return False
-            connection.execute(text(f'DROP DATABASE "{url.database}" WITH (FORCE)'))
-            return True
-    finally:
-        engine.dispose()
+    from deploy.marked_databases import drop_marked
+
+    if drop_marked(database_url, DATABASE_MARKER):
+        return True
+    name = make_url(database_url).database
+    print(f"Not dropping {name}: the stack did not create it.", file=sys.stderr)
+    return False
 
 
 def _check_redis(redis_url):

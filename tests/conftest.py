@@ -32,11 +32,11 @@ except ImportError:  # Windows: no xdist lock (the services tests run in CI, on 
 import flask_migrate
 import pytest
 import redis
-from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from app import create_app
 from config import SETTINGS
+from deploy.marked_databases import create_marked, drop_marked
 from extensions import db
 from models import User
 from tests.helpers import (
@@ -171,11 +171,6 @@ def redis_url(tmp_path_factory):
         yield url
 
 
-def _server_engine(base):
-    """An AUTOCOMMIT engine on the server of ``base``, through its maintenance database."""
-    return create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-
-
 def _create_test_database(url, worker):
     """A new PostgreSQL database of the suite's own beside ``url``, marked as such.
 
@@ -183,39 +178,16 @@ def _create_test_database(url, worker):
     (``flask_api_test_3f9c2a_gw0``): the database that URL names is never used, so
     a run can never empty one that holds someone's data.
     """
-    base = make_url(url)
-    name = f"{base.database}_{secrets.token_hex(3)}_{worker or 'main'}"
-    engine = _server_engine(base)
-    try:
-        with engine.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-            marker = connection.exec_driver_sql("SELECT quote_literal(%s)", (TEST_MARKER,))
-            connection.execute(text(f'COMMENT ON DATABASE "{name}" IS {marker.scalar()}'))
-    finally:
-        engine.dispose()
-    return base.set(database=name).render_as_string(hide_password=False)
+    name = f"{make_url(url).database}_{secrets.token_hex(3)}_{worker or 'main'}"
+    return create_marked(url, name, TEST_MARKER)
 
 
 def drop_test_database(url):
     """Drop a database this suite created; refuse any other (no marker comment)."""
-    base = make_url(url)
-    engine = _server_engine(base)
-    try:
-        with engine.connect() as connection:
-            comment = connection.scalar(
-                text(
-                    "SELECT shobj_description(oid, 'pg_database') FROM pg_database "
-                    "WHERE datname = :name"
-                ),
-                {"name": base.database},
-            )
-            if comment != TEST_MARKER:
-                raise RuntimeError(
-                    f"not dropping {base.database}: the test suite did not create it"
-                )
-            connection.execute(text(f'DROP DATABASE "{base.database}" WITH (FORCE)'))
-    finally:
-        engine.dispose()
+    if not drop_marked(url, TEST_MARKER):
+        raise RuntimeError(
+            f"not dropping {make_url(url).database}: the test suite did not create it"
+        )
 
 
 @pytest.fixture(scope="session")

@@ -10,9 +10,10 @@ import secrets
 
 import pytest
 import redis
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from deploy.marked_databases import marker_of, server_engine
 from tests.conftest import REDIS_MARKER_KEY, TEST_MARKER, claim_redis, drop_test_database
 from tests.helpers import skip_or_fail
 
@@ -23,33 +24,17 @@ def _postgresql(database_url):
     return make_url(database_url)
 
 
-def _server(url):
-    return create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-
-
 def test_the_suite_runs_in_a_marked_database_of_its_own(database_url):
     url = _postgresql(database_url)
     named = make_url(os.environ["TEST_DATABASE_URL"]).database
     assert url.database != named and url.database.startswith(f"{named}_")
-    engine = _server(url)
-    try:
-        with engine.connect() as connection:
-            comment = connection.scalar(
-                text(
-                    "SELECT shobj_description(oid, 'pg_database') FROM pg_database "
-                    "WHERE datname = :name"
-                ),
-                {"name": url.database},
-            )
-    finally:
-        engine.dispose()
-    assert comment == TEST_MARKER
+    assert marker_of(url) == TEST_MARKER
 
 
 def test_a_database_the_suite_did_not_create_is_never_dropped(database_url):
     url = _postgresql(database_url)
     someone_elses = f"not_the_suites_{secrets.token_hex(4)}"
-    engine = _server(url)
+    engine = server_engine(url)
     exists = text("SELECT count(*) FROM pg_database WHERE datname = :name")
     try:
         with engine.connect() as connection:
