@@ -154,6 +154,35 @@ def _traceparent():
     return trace_id, parent_id, f"00-{trace_id}-{parent_id}-01"
 
 
+def _assert_me_and_query_traced(receiver, user, trace_id, parent_id, query_trace):
+    """``GET /api/auth/me`` by ``user`` continued the caller's trace (``trace_id``,
+    ``parent_id``) with its SQL as child spans, and the request of ``query_trace``
+    (a query string holding secrets, answered 400) kept its query out of its span.
+    Returns the server span of ``/api/auth/me``."""
+    spans = receiver.wait_for_trace(trace_id, kinds={SPAN_KIND_SERVER, SPAN_KIND_CLIENT})
+    [server] = [s for s in spans if s["kind"] == SPAN_KIND_SERVER]
+    assert server["parent_span_id"] == parent_id
+    assert server["name"] == "GET /api/auth/me"
+    assert server["attributes"]["http.route"] == "/api/auth/me"
+    assert server["attributes"]["http.status_code"] == 200
+    assert server["attributes"]["enduser.id"] == str(user.id)
+    assert server["resource"]["service.name"] == "traced-api"
+    sql = [s for s in spans if s["kind"] == SPAN_KIND_CLIENT and "db.statement" in s["attributes"]]
+    assert sql, spans
+    assert all(s["parent_span_id"] == server["span_id"] for s in sql)
+    assert any("auth_sessions" in s["attributes"]["db.statement"] for s in sql)
+
+    [query_server] = [
+        s
+        for s in receiver.wait_for_trace(query_trace, kinds={SPAN_KIND_SERVER})
+        if s["kind"] == SPAN_KIND_SERVER
+    ]
+    assert query_server["attributes"]["http.target"] == "/api/products"
+    assert query_server["attributes"]["http.status_code"] == 400
+    assert "url.query" not in query_server["attributes"]
+    return server
+
+
 def _threads(pid):
     return len(os.listdir(f"/proc/{pid}/task"))
 
@@ -188,27 +217,7 @@ def test_requests_are_exported_as_traces_without_secrets(traced_instance, receiv
     )
     assert status == 400
 
-    spans = receiver.wait_for_trace(trace_id, kinds={SPAN_KIND_SERVER, SPAN_KIND_CLIENT})
-    [server] = [s for s in spans if s["kind"] == SPAN_KIND_SERVER]
-    assert server["parent_span_id"] == parent_id
-    assert server["name"] == "GET /api/auth/me"
-    assert server["attributes"]["http.route"] == "/api/auth/me"
-    assert server["attributes"]["http.status_code"] == 200
-    assert server["attributes"]["enduser.id"] == str(user.id)
-    assert server["resource"]["service.name"] == "traced-api"
-    sql = [s for s in spans if s["kind"] == SPAN_KIND_CLIENT and "db.statement" in s["attributes"]]
-    assert sql, spans
-    assert all(s["parent_span_id"] == server["span_id"] for s in sql)
-    assert any("auth_sessions" in s["attributes"]["db.statement"] for s in sql)
-
-    [query_server] = [
-        s
-        for s in receiver.wait_for_trace(query_trace, kinds={SPAN_KIND_SERVER})
-        if s["kind"] == SPAN_KIND_SERVER
-    ]
-    assert query_server["attributes"]["http.target"] == "/api/products"
-    assert query_server["attributes"]["http.status_code"] == 400
-    assert "url.query" not in query_server["attributes"]
+    server = _assert_me_and_query_traced(receiver, user, trace_id, parent_id, query_trace)
 
     everything = {s["trace_id"] for s in receiver.spans()}
     assert not everything & set(probe_traces)
@@ -352,26 +361,7 @@ def test_app_requests_are_exported_as_traces_in_process(receiver, database_url, 
     )
     assert run.returncode == 0, run.stderr
 
-    spans = receiver.wait_for_trace(trace_id, kinds={SPAN_KIND_SERVER, SPAN_KIND_CLIENT})
-    [server] = [s for s in spans if s["kind"] == SPAN_KIND_SERVER]
-    assert server["parent_span_id"] == parent_id
-    assert server["name"] == "GET /api/auth/me"
-    assert server["attributes"]["http.route"] == "/api/auth/me"
-    assert server["attributes"]["http.status_code"] == 200
-    assert server["attributes"]["enduser.id"] == str(user.id)
-    assert server["resource"]["service.name"] == "traced-api"
-    sql = [s for s in spans if s["kind"] == SPAN_KIND_CLIENT and "db.statement" in s["attributes"]]
-    assert sql, spans
-    assert all(s["parent_span_id"] == server["span_id"] for s in sql)
-    assert any("auth_sessions" in s["attributes"]["db.statement"] for s in sql)
-
-    [query_server] = [
-        s
-        for s in receiver.wait_for_trace(query_trace, kinds={SPAN_KIND_SERVER})
-        if s["kind"] == SPAN_KIND_SERVER
-    ]
-    assert query_server["attributes"]["http.target"] == "/api/products"
-    assert "url.query" not in query_server["attributes"]
+    _assert_me_and_query_traced(receiver, user, trace_id, parent_id, query_trace)
     assert probe_trace not in {s["trace_id"] for s in receiver.spans()}
     raw = b"".join(bytes.fromhex(export["raw"]) for export in receiver.exports())
     for secret in (PASSWORD, user.email, "query-secret-value", "leak@example.com"):
