@@ -14,9 +14,11 @@ ceiling app (``bench/ceiling_app.py``) and the service on SQLite (or the
 log line written (to /dev/null). The database is seeded once with the demo data
 and ``--products`` bulk products (1,000,000) through ``flask seed-demo``, and
 kept in ``bench/results/`` for the next run. Then ``wrk`` drives every scenario
-for ``--duration`` seconds per round, the ceiling first in each round, for
-``--rounds`` interleaved rounds, so each ratio compares runs seconds apart under
-the same machine load. It prints each scenario's median req/s, p50/p99 and ratio
+for ``--duration`` seconds per round, each right after a ceiling run of its own,
+for ``--rounds`` interleaved rounds, so each ratio compares two runs made one
+after the other under the same machine load (a shared machine has slow phases of
+tens of seconds; a ceiling run at the start of a round missed them for the
+scenarios run later). It prints each scenario's median req/s, p50/p99 and ratio
 to the ceiling (with the spread over rounds, a measure of the noise), checks the
 statuses (a 4xx/5xx in a read scenario is an error), and checks every
 ``POST /api/feedback`` answered 201 in the database afterwards.
@@ -539,13 +541,24 @@ def login(port, email, password):
     return {"auth": auth, "id": me["id"]}
 
 
+def median_run(results):
+    """The round's ceiling: the median of its runs (one before each scenario), each
+    figure on its own; ``ceiling_rps`` is its own, so its ratio is 1."""
+    run = {
+        name: statistics.median(result[name] for result in results)
+        for name in ("rps", "p50_us", "p99_us", "cpu_us")
+    }
+    run["ceiling_rps"] = run["rps"]
+    return run
+
+
 def summarise(runs, scenario_list, rounds):
     """Median req/s, p50, p99 and ratio per scenario, with the ratio's spread."""
     table = {}
     for scenario in scenario_list:
         key = scenario["key"]
         mine = [runs[r][key] for r in range(rounds)]
-        ratios = [runs[r][key]["rps"] / runs[r]["ceiling"]["rps"] for r in range(rounds)]
+        ratios = [runs[r][key]["rps"] / runs[r][key]["ceiling_rps"] for r in range(rounds)]
         table[key] = {
             "name": scenario["name"],
             "rps": statistics.median(m["rps"] for m in mine),
@@ -685,16 +698,25 @@ def main():
         for scenario in scenario_list:  # warm-up: caches, pools, imports
             result = run_wrk(wrk, server_of(scenario), scenario, 1, args.connections, workdir)
             feedback_ids += result["ids"]
+        ceiling_scenario, *measured = scenario_list
         for number in range(args.rounds):
-            results = {}
-            for scenario in scenario_list:
+            results, ceiling_runs = {}, []
+            for scenario in measured:
+                # Its own ceiling run just before it: the machine has slow phases of
+                # tens of seconds, and a ratio holds only for runs made in the same one.
+                reference = run_wrk(
+                    wrk, ceiling, ceiling_scenario, args.duration, args.connections, workdir
+                )
                 result = run_wrk(
                     wrk, server_of(scenario), scenario, args.duration, args.connections, workdir
                 )
                 for problem in check_result(scenario, result):
                     print(f"  round {number + 1}, {scenario['name']}: {problem}")
                 feedback_ids += result["ids"]  # only POST /api/feedback has any
+                result["ceiling_rps"] = reference["rps"]
+                ceiling_runs.append(reference)
                 results[scenario["key"]] = result
+            results = {"ceiling": median_run(ceiling_runs), **results}
             runs.append(results)
             line = ", ".join(f"{key} {result['rps']:.0f}" for key, result in results.items())
             print(f"round {number + 1}: {line}")
