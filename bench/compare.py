@@ -681,6 +681,8 @@ def main():
         if args.only:
             keep = {"ceiling", *args.only.split(",")}
             scenario_list = [s for s in scenario_list if s["key"] in keep]
+            if len(scenario_list) == 1:
+                sys.exit(f"--only {args.only}: no such scenario beside the ceiling")
 
         def server_of(scenario):
             if scenario["key"] == "ceiling":
