@@ -36,9 +36,10 @@ the same number of workers (``fastapi run --workers N``, its Docker command),
 plus a second instance of the service with ``CACHE_URL=none``. Scenarios added:
 the template's ``GET /api/v1/users/me``, ``GET /api/v1/items/?limit=20`` and
 ``POST /api/v1/items/``; the service's uncached list of 20 and ``q`` search
-with a new 5-digit term each request. A second table gives each ratio service /
-template per round (median and spread) with both sides' CPU per request, against
-issue 21's targets.
+with a new 5-digit term each request. Each template scenario runs right after
+the service's scenario its target compares it with (sharing that one's ceiling
+run). A second table gives each ratio service / template per round (median and
+spread) with both sides' CPU per request, against issue 21's targets.
 
 Needs ``wrk`` (Debian: ``apt-get install wrk``). A benchmark, not a test:
 numbers depend on the machine and on what else runs on it.
@@ -541,6 +542,27 @@ def login(port, email, password):
     return {"auth": auth, "id": me["id"]}
 
 
+# This service's scenario -> the template's one its target compares it with.
+TEMPLATE_PARTNER = {mine: theirs for mine, theirs, target in FASTAPI_PAIRS if target is not None}
+
+
+def template_after_partner(measured):
+    """``measured`` with each template scenario right after its partner here
+    (``TEMPLATE_PARTNER``), so both run in the same phase of the machine, as each
+    scenario does with its ceiling run."""
+    by_key = {scenario["key"]: scenario for scenario in measured}
+    placed = {theirs for mine, theirs in TEMPLATE_PARTNER.items() if mine in by_key}
+    ordered = []
+    for scenario in measured:
+        if scenario["key"] in placed:
+            continue
+        ordered.append(scenario)
+        theirs = TEMPLATE_PARTNER.get(scenario["key"])
+        if theirs in by_key:
+            ordered.append(by_key[theirs])
+    return ordered
+
+
 def median_run(results):
     """The round's ceiling: the median of its runs (one before each scenario), each
     figure on its own; ``ceiling_rps`` is its own, so its ratio is 1."""
@@ -701,14 +723,18 @@ def main():
             result = run_wrk(wrk, server_of(scenario), scenario, 1, args.connections, workdir)
             feedback_ids += result["ids"]
         ceiling_scenario, *measured = scenario_list
+        measured = template_after_partner(measured)
         for number in range(args.rounds):
-            results, ceiling_runs = {}, []
+            results, ceiling_runs, previous = {}, [], None
             for scenario in measured:
                 # Its own ceiling run just before it: the machine has slow phases of
                 # tens of seconds, and a ratio holds only for runs made in the same one.
-                reference = run_wrk(
-                    wrk, ceiling, ceiling_scenario, args.duration, args.connections, workdir
-                )
+                # A template scenario right after its partner shares the partner's.
+                if TEMPLATE_PARTNER.get(previous) != scenario["key"]:
+                    reference = run_wrk(
+                        wrk, ceiling, ceiling_scenario, args.duration, args.connections, workdir
+                    )
+                    ceiling_runs.append(reference)
                 result = run_wrk(
                     wrk, server_of(scenario), scenario, args.duration, args.connections, workdir
                 )
@@ -716,7 +742,7 @@ def main():
                     print(f"  round {number + 1}, {scenario['name']}: {problem}")
                 feedback_ids += result["ids"]  # only POST /api/feedback has any
                 result["ceiling_rps"] = reference["rps"]
-                ceiling_runs.append(reference)
+                previous = scenario["key"]
                 results[scenario["key"]] = result
             results = {"ceiling": median_run(ceiling_runs), **results}
             runs.append(results)
