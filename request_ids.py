@@ -12,17 +12,18 @@ header the client did not send, the common case, raises and catches a
 import re
 import uuid
 
-from flask import g, request
+from flask.globals import app_ctx, request_ctx
 
 REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 def request_id():
     """The request's id: a well-formed incoming ``X-Request-ID``, else a new one."""
-    found = g.get("request_id")
+    ctx_g = app_ctx.g  # not the proxy: read twice on a first call (pipeline.py)
+    found = ctx_g.get("request_id")
     if found is None:
-        incoming = request.environ.get("HTTP_X_REQUEST_ID", "")
-        found = g.request_id = (
+        incoming = request_ctx.request.environ.get("HTTP_X_REQUEST_ID", "")
+        found = ctx_g.request_id = (
             incoming if REQUEST_ID_PATTERN.fullmatch(incoming) else uuid.uuid4().hex
         )
     return found

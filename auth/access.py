@@ -30,6 +30,7 @@ from datetime import datetime
 from functools import wraps
 
 from flask import g, request
+from flask.globals import app_ctx
 from itsdangerous import BadSignature, SignatureExpired
 from sqlalchemy import bindparam, select
 
@@ -136,9 +137,10 @@ def _authenticate():
 
 def authentication():
     """The request's authentication, computed on first use and kept on ``g``."""
-    auth = g.get("authentication")
+    ctx_g = app_ctx.g  # not the proxy: read twice on a first call (pipeline.py)
+    auth = ctx_g.get("authentication")
     if auth is None:
-        auth = g.authentication = _authenticate()
+        auth = ctx_g.authentication = _authenticate()
         if auth.reason:
             note_auth_failure(auth.reason)
     return auth

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from flask import current_app, g, request
+from flask.globals import request_ctx
 from limits.errors import StorageError
 from limits.storage import storage_from_string
 from sqlalchemy.exc import SQLAlchemyError
@@ -227,10 +228,11 @@ class Limiter:
         The ``before_request`` step (``request_check``): a method of the app's own
         limiter, so no request looks the limiter up through ``current_app`` (each
         read of that proxy is a lookup of the app context)."""
-        endpoint = request.endpoint
-        if endpoint is None or request.method == "OPTIONS":
+        req = request_ctx.request  # one context lookup for three reads (pipeline.py)
+        endpoint = req.endpoint
+        if endpoint is None or req.method == "OPTIONS":
             return
-        path = request.path
+        path = req.path
         if not (path == "/api" or path.startswith("/api/")):
             return
         route_limit, items = self.limits_for(endpoint)

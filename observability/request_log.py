@@ -19,7 +19,8 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from flask import g, has_request_context, request
+from flask import g, has_request_context
+from flask.globals import app_ctx, request_ctx
 from sqlalchemy.exc import StatementError
 
 from request_ids import request_id
@@ -239,8 +240,9 @@ def log_request(response):
     """
     if not request_log.isEnabledFor(logging.INFO):
         return response
-    authentication = g.get("authentication")
-    started_at = g.get("started_at")
+    req, ctx_g = request_ctx.request, app_ctx.g  # not proxies: read several times (pipeline.py)
+    authentication = ctx_g.get("authentication")
+    started_at = ctx_g.get("started_at")
     record = request_log.makeRecord(
         request_log.name,
         logging.INFO,
@@ -251,14 +253,14 @@ def log_request(response):
         None,
         extra={
             "request_id": request_id(),
-            "method": request.method,
-            "path": request.path,
+            "method": req.method,
+            "path": req.path,
             "status": response.status_code,
             "duration_ms": (
                 round((time.perf_counter() - started_at) * 1000, 2) if started_at else None
             ),
             "user_id": authentication.user_id if authentication else None,
-            "remote_addr": request.remote_addr,
+            "remote_addr": req.remote_addr,
         },
     )
     request_log.handle(record)
