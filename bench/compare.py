@@ -530,7 +530,7 @@ def print_fastapi_table(runs, rounds):
             "" if target is None else f">= {target:.1f} {'met' if ratio >= target else 'MISSED'}"
         )
         print(
-            f"{mine + ' / ' + theirs:<50} {ratio:6.2f} {min(ratios):5.2f}-{max(ratios):<5.2f}"
+            f"{mine + ' / ' + theirs:<50} {ratio:6.3f} {min(ratios):5.2f}-{max(ratios):<5.2f}"
             f" {cpu:7.0f} {cpu_theirs:8.0f}  {verdict}"
         )
 
@@ -609,7 +609,7 @@ def print_table(table, settings):
             verdict = f">= {target:.2f} {'met' if row['ratio'] >= target else 'MISSED'}"
         print(
             f"{row['name']:<50} {row['rps']:7.0f} {row['rps_min']:6.0f}-{row['rps_max']:<6.0f}"
-            f" {row['p50_ms']:7.2f} {row['p99_ms']:7.2f} {row['ratio']:6.2f}"
+            f" {row['p50_ms']:7.2f} {row['p99_ms']:7.2f} {row['ratio']:6.3f}"
             f" {row['ratio_min']:5.2f}-{row['ratio_max']:<5.2f} {row['cpu_us']:6.0f}  {verdict}"
         )
     if not {"list", "cursor_first", "cursor_deep"} <= table.keys():
