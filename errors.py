@@ -10,7 +10,7 @@ import logging
 from http import HTTPStatus
 from urllib.parse import urlsplit
 
-from flask import current_app, request
+from flask import current_app
 from marshmallow import ValidationError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -257,18 +257,17 @@ def handle_error(exc):
     return problem_response(to_app_error(exc))
 
 
-def plain_redirect(response):
+def plain_redirect(response, req, ctx_g):
     """A routing redirect (``//api//products`` to ``/api/products``) keeps its
     status but loses Werkzeug's HTML body, and its ``Location`` is a path (RFC 9110
     allows a relative reference) that the ``Host`` header has no part in.
 
     Flask answers routing redirects without calling any error handler, so this is
-    an ``after_request`` hook (see ``pipeline.py``).
+    a step after the view (see ``pipeline.py``).
     """
-    # Only a 3xx can be one: other answers skip reading the request (a proxy lookup).
     if not 300 <= response.status_code < 400:
         return response
-    redirect = request.routing_exception
+    redirect = req.routing_exception
     if isinstance(redirect, RequestRedirect) and response.status_code == redirect.code:
         target = urlsplit(redirect.new_url)
         response.set_data(b"")

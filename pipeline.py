@@ -29,12 +29,15 @@ while the URL was matched), so none of those steps relies on one. At the end of
 the app context ``extensions.remove_session`` returns the connection (registered
 with ``db`` in ``extensions.init_db``).
 
-Steps run on every request, so the ones that read the request or ``g`` several
-times take them once from Flask's public context globals, ``request_ctx.request``
-and ``app_ctx.g`` (``flask.globals``), instead of reading each attribute through
-the ``request`` and ``g`` proxies, which look the context up again on every read:
-the own-user read ran 3 % fewer instructions (bench/README.md, round 8). Views
-read ``request`` and ``g`` as usual.
+Every step is handed the request and its ``g``: a ``before_view`` step is called
+as ``step(req, ctx_g)``, an ``after_view`` step as ``step(response, req, ctx_g)``
+and returns the response. Each list runs as one Flask hook (``Steps``), which
+looks both up once, from Flask's public context globals ``request_ctx.request``
+and ``app_ctx.g`` (``flask.globals``). Read through the ``request`` and ``g``
+proxies instead, each attribute would look the context up again, about 8,000
+instructions a read: a request's steps made 13 such reads, 4 % of an
+authenticated read (bench/README.md, round 9). Views read ``request`` and ``g``
+as usual.
 
 Not request steps, set up by ``init_app`` of their own: the guard on the database
 session's commit that commits a claimed ``Idempotency-Key`` only together with its
@@ -43,6 +46,8 @@ stored response (``idempotency``), the server-side cache store
 (``error_reports``), which reports each 500 where ``errors.to_app_error`` makes it.
 OpenTelemetry and Sentry are imported only when configured.
 """
+
+from flask.globals import app_ctx, request_ctx
 
 import errors
 from features import idempotency, rate_limits, server_cache
@@ -66,8 +71,9 @@ from services import mail_outbox
 
 
 def before_view(app, tracing):
-    """The ``before_request`` steps, in the order they run. A step that needs the
-    app's own state (the limiter, the mail sender) is made for ``app``."""
+    """The steps before the view, in the order they run, each ``step(req, ctx_g)``.
+    A step that needs the app's own state (the limiter, the mail sender) is made
+    for ``app``."""
     config = app.config
     return [
         # (traces) keep the server span's ids on ``g`` for every later log record
@@ -87,10 +93,10 @@ def before_view(app, tracing):
 
 
 def after_view(config, tracing):
-    """The ``after_request`` steps, in the order they run (Flask runs them in the
-    reverse order of registration; ``install`` registers them so). An entry that
-    is not a step but an installer (``install_flask_cors``) is a library that
-    registers its own hook, called at that point."""
+    """The steps after the view, in the order they run, each ``step(response, req,
+    ctx_g)``. An entry that is not a step but an installer
+    (``install_flask_cors``) is a library that registers its own ``after_request``
+    hook, which runs at that point."""
     return [
         # a routing redirect (merged slashes), which Flask answers without any
         # error handler, loses Werkzeug's HTML body; first, so every later step
@@ -158,13 +164,52 @@ def install(app):
     idempotency.init_app(app)
     server_cache.init_app(app)
 
-    for step in before_view(app, tracing):
-        app.before_request(step)
-    for step in reversed(after_view(config, tracing)):
-        if isinstance(step, Installs):
-            step.install(app)
+    app.before_request(Steps(before_view(app, tracing)).before)
+    # Flask runs ``after_request`` hooks in the reverse order of registration.
+    for entry in reversed(_runs_and_installers(after_view(config, tracing))):
+        if isinstance(entry, Installs):
+            entry.install(app)
         else:
-            app.after_request(step)
+            app.after_request(Steps(entry).after)
+
+
+class Steps:
+    """A list of steps run as one Flask hook, each handed the request and its ``g``
+    (looked up once, not through the proxies)."""
+
+    def __init__(self, steps):
+        self.steps = tuple(steps)
+
+    def before(self):
+        """The ``before_request`` hook: a step that answers ends the list, as a
+        Flask hook that returns a response ends Flask's."""
+        req, ctx_g = request_ctx.request, app_ctx.g
+        for step in self.steps:
+            answer = step(req, ctx_g)
+            if answer is not None:
+                return answer
+        return None
+
+    def after(self, response):
+        """The ``after_request`` hook."""
+        req, ctx_g = request_ctx.request, app_ctx.g
+        for step in self.steps:
+            response = step(response, req, ctx_g)
+        return response
+
+
+def _runs_and_installers(entries):
+    """``entries`` with each run of plain steps gathered into a list: ``[a, b,
+    Installs(x), c]`` becomes ``[[a, b], Installs(x), [c]]``."""
+    grouped = []
+    for entry in entries:
+        if isinstance(entry, Installs):
+            grouped.append(entry)
+        elif grouped and not isinstance(grouped[-1], Installs):
+            grouped[-1].append(entry)
+        else:
+            grouped.append([entry])
+    return grouped
 
 
 def install_engine(app, engine):

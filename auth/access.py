@@ -29,8 +29,8 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from functools import wraps
 
-from flask import g, request
-from flask.globals import app_ctx
+from flask import g
+from flask.globals import app_ctx, request_ctx
 from itsdangerous import BadSignature, SignatureExpired
 from sqlalchemy import bindparam, select
 
@@ -105,8 +105,10 @@ class _Authentication:
         self.reason = reason  # the same as a short code, for the metrics
 
 
-def _authenticate():
-    header = request.headers.get("Authorization")
+def _authenticate(req):
+    # From the environ: ``headers.get`` of a header not sent raises and catches a
+    # ``KeyError`` inside werkzeug, and every anonymous request sends none.
+    header = req.environ.get("HTTP_AUTHORIZATION")
     if header is None:
         return _Authentication()
     scheme, _, token = header.strip().partition(" ")
@@ -136,13 +138,22 @@ def _authenticate():
 
 
 def authentication():
-    """The request's authentication, computed on first use and kept on ``g``."""
-    ctx_g = app_ctx.g  # not the proxy: read twice on a first call (pipeline.py)
+    """The current request's authentication (``authentication_of`` the request in
+    context)."""
+    ctx_g = app_ctx.g
+    auth = ctx_g.get("authentication")
+    return auth if auth is not None else authentication_of(request_ctx.request, ctx_g)
+
+
+def authentication_of(req, ctx_g):
+    """What ``req``'s ``Authorization`` header proves (``ctx_g`` is its ``g``),
+    worked out on first use and kept on ``g``. The pipeline's steps, which are
+    handed both (pipeline.py), call this."""
     auth = ctx_g.get("authentication")
     if auth is None:
-        auth = ctx_g.authentication = _authenticate()
+        auth = ctx_g.authentication = _authenticate(req)
         if auth.reason:
-            note_auth_failure(auth.reason)
+            ctx_g.auth_failure = auth.reason  # as note_auth_failure does
     return auth
 
 

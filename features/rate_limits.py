@@ -34,13 +34,12 @@ import time
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from flask import current_app, g, request
-from flask.globals import request_ctx
+from flask import current_app, g
 from limits.errors import StorageError
 from limits.storage import storage_from_string
 from sqlalchemy.exc import SQLAlchemyError
 
-from auth.access import current_user
+from auth.access import authentication_of
 from config import REDIS_TIMEOUTS
 from errors import RateLimited
 from extensions import db
@@ -50,23 +49,23 @@ log = logging.getLogger("api.rate_limits")
 FIRST_RECHECK, LONGEST_RECHECK = 1.0, 32.0  # seconds between checks of a down storage
 
 
-def client_address():
-    return request.remote_addr or "127.0.0.1"
+def client_address(req, ctx_g):
+    return req.remote_addr or "127.0.0.1"
 
 
-def rate_limit_key():
+def rate_limit_key(req, ctx_g):
     """``user:<id>`` for a valid token, else the client address.
 
-    ``current_user()`` is memoized per request, so the view's own authentication
-    reuses it. A database error here is not the limiter's storage failing: count
-    by address and let the view meet (and report) the database error itself.
+    The authentication is kept on ``g``, so the view's own reuses it. A database
+    error here is not the limiter's storage failing: count by address and let
+    the view meet (and report) the database error itself.
     """
     try:
-        user = current_user()
+        user = authentication_of(req, ctx_g).user
     except SQLAlchemyError:
         db.session.rollback()
         user = None
-    return f"user:{user.id}" if user else client_address()
+    return f"user:{user.id}" if user else client_address(req, ctx_g)
 
 
 class MemoryCounters:
@@ -176,7 +175,8 @@ class Counters:
 
 @dataclass(frozen=True)
 class RouteLimit:
-    """A named limit: the setting that holds it and the key it counts by."""
+    """A named limit: the setting that holds it and the key it counts by
+    (``key(req, ctx_g)``, called by ``check_request``)."""
 
     setting: str
     key: object = rate_limit_key
@@ -222,13 +222,12 @@ class Limiter:
     def items(self, setting):
         return self.config[setting]
 
-    def check_request(self):
+    def check_request(self, req, ctx_g):
         """Count the request against its route's limits; 429 once one is used up.
 
-        The ``before_request`` step (``request_check``): a method of the app's own
+        The step before the view (``request_check``): a method of the app's own
         limiter, so no request looks the limiter up through ``current_app`` (each
         read of that proxy is a lookup of the app context)."""
-        req = request_ctx.request  # one context lookup for three reads (pipeline.py)
         endpoint = req.endpoint
         if endpoint is None or req.method == "OPTIONS":
             return
@@ -236,20 +235,20 @@ class Limiter:
         if not (path == "/api" or path.startswith("/api/")):
             return
         route_limit, items = self.limits_for(endpoint)
-        identifiers = (route_limit.key(), endpoint)
+        identifiers = (route_limit.key(req, ctx_g), endpoint)
         reported = None
         for item in items:
             allowed, window = self.counters.hit(item, identifiers)
             if reported is None:
                 reported = window
             if not allowed:
-                g.rate_limit_window = window
+                ctx_g.rate_limit_window = window
                 log.info("rate limit %s (%s) exceeded at %s", item, identifiers[0], endpoint)
                 raise RateLimited(
                     f"Too many requests (limit: {item}); "
                     "retry after the number of seconds in Retry-After."
                 )
-        g.rate_limit_window = reported
+        ctx_g.rate_limit_window = reported
 
 
 def request_check(app):
@@ -304,13 +303,13 @@ class FailedAttempts:
 current_password_attempts = FailedAttempts("RATELIMIT_LOGIN", "current_password")
 
 
-def rate_limit_headers(response):
+def rate_limit_headers(response, req, ctx_g):
     """``RateLimit-*`` on every limited response and ``Retry-After`` on a 429,
     the reset given as seconds until the window resets.
 
     No other step or view writes these headers, so they are added, not set
     (which looks through every header for one to replace)."""
-    window = g.get("rate_limit_window")
+    window = ctx_g.get("rate_limit_window")
     if window is None:
         return response
     seconds = max(0, math.ceil(window.resets_at - time.time()))

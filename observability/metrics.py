@@ -193,12 +193,12 @@ def _series_for(method, route, status):
     return found
 
 
-def record_request(response):
-    """Count the request and time it (an ``after_request`` hook, see pipeline.py)."""
-    started = g.get("started_at")
-    rule = request.url_rule
+def record_request(response, req, ctx_g):
+    """Count the request and time it (a step after the view, see pipeline.py)."""
+    started = ctx_g.get("started_at")
+    rule = req.url_rule
     route = rule.rule if rule is not None else UNMATCHED
-    method = request.method
+    method = req.method
     if method not in METHODS:
         method = "OTHER"
     status = response.status_code
@@ -208,7 +208,7 @@ def record_request(response):
         duration.observe(time.perf_counter() - started)
     if status == 429:
         RATE_LIMITED.labels(route).inc()
-    reason = g.get("auth_failure")
+    reason = ctx_g.get("auth_failure")
     if reason:
         AUTH_FAILURES.labels(reason).inc()
     return response

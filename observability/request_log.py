@@ -20,10 +20,9 @@ import time
 from datetime import UTC, datetime
 
 from flask import g, has_request_context
-from flask.globals import app_ctx, request_ctx
 from sqlalchemy.exc import StatementError
 
-from request_ids import request_id
+from request_ids import request_id, request_id_of
 
 _RECORD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 _encode = json.JSONEncoder(default=str).encode
@@ -60,7 +59,8 @@ class JsonFormatter(logging.Formatter):
         entry.update(
             {key: value for key, value in vars(record).items() if key not in _RECORD_ATTRIBUTES}
         )
-        if has_request_context():
+        # The request's own line has them already (``log_request``).
+        if record.name != request_log.name and has_request_context():
             if "request_id" not in entry:
                 entry["request_id"] = request_id()
             # Set by observability/tracing.py when traces are exported: search a trace's logs by it.
@@ -216,33 +216,44 @@ def configure_logging(level):
     root.setLevel(level)
 
 
-def start_request():
+def start_request(req, ctx_g):
     """Start the request's clock and fix its id."""
-    g.started_at = time.perf_counter()
-    request_id()
+    ctx_g.started_at = time.perf_counter()
+    request_id_of(req, ctx_g)
 
 
-def identify_response(response):
+def identify_response(response, req, ctx_g):
     """The headers every response carries: its request id, and ``nosniff``.
 
     No other step or view writes them, so they are added, not set (which
     looks through every header for one to replace)."""
-    response.headers.add("X-Request-ID", request_id())
+    response.headers.add("X-Request-ID", request_id_of(req, ctx_g))
     response.headers.add("X-Content-Type-Options", "nosniff")
     return response
 
 
-def log_request(response):
+def log_request(response, req, ctx_g):
     """The request's one log line; never a body, a header value or a query string.
 
     Written for every response, also one answered before ``start_request`` ran
-    (an error while the URL was matched): then without a duration.
+    (an error while the URL was matched): then without a duration. It carries
+    the request's fields itself (``JsonFormatter`` adds them to other records).
     """
     if not request_log.isEnabledFor(logging.INFO):
         return response
-    req, ctx_g = request_ctx.request, app_ctx.g  # not proxies: read several times (pipeline.py)
     authentication = ctx_g.get("authentication")
     started_at = ctx_g.get("started_at")
+    fields = {
+        "request_id": request_id_of(req, ctx_g),
+        "method": req.method,
+        "path": req.path,
+        "status": response.status_code,
+        "duration_ms": round((time.perf_counter() - started_at) * 1000, 2) if started_at else None,
+        "user_id": authentication.user_id if authentication else None,
+        "remote_addr": req.remote_addr,
+    }
+    if "trace_id" in ctx_g:
+        fields["trace_id"], fields["span_id"] = ctx_g.trace_id, ctx_g.span_id
     record = request_log.makeRecord(
         request_log.name,
         logging.INFO,
@@ -251,17 +262,7 @@ def log_request(response):
         "request",
         None,
         None,
-        extra={
-            "request_id": request_id(),
-            "method": req.method,
-            "path": req.path,
-            "status": response.status_code,
-            "duration_ms": (
-                round((time.perf_counter() - started_at) * 1000, 2) if started_at else None
-            ),
-            "user_id": authentication.user_id if authentication else None,
-            "remote_addr": req.remote_addr,
-        },
+        extra=fields,
     )
     request_log.handle(record)
     return response

@@ -29,7 +29,6 @@ import re
 import threading
 from urllib.parse import urlsplit, urlunsplit
 
-from flask import g
 from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.instrumentation.flask import FlaskInstrumentor
@@ -172,18 +171,18 @@ def instrument_engine(app, engine):
             span.end()
 
 
-def remember_trace_ids():
+def remember_trace_ids(req, ctx_g):
     """Keep the server span's ids on ``g`` for the request's log lines."""
     context = trace.get_current_span().get_span_context()
     if context.is_valid:
-        g.trace_id = format(context.trace_id, "032x")
-        g.span_id = format(context.span_id, "016x")
+        ctx_g.trace_id = format(context.trace_id, "032x")
+        ctx_g.span_id = format(context.span_id, "016x")
 
 
-def annotate_span(response):
+def annotate_span(response, req, ctx_g):
     """Name the caller on the server span (its id, never a token or an email)."""
     span = trace.get_current_span()
-    authentication = g.get("authentication")
+    authentication = ctx_g.get("authentication")
     if span.is_recording() and authentication is not None and authentication.user_id:
         span.set_attribute("enduser.id", str(authentication.user_id))
     return response

@@ -30,7 +30,7 @@ _CONDITIONAL_HEADERS = (
 )
 
 
-def private_by_default(response):
+def private_by_default(response, req, ctx_g):
     """``Cache-Control: no-store`` unless the view marked its response public.
 
     Only public data may be cached; everything else is the caller's own. Runs
@@ -98,7 +98,7 @@ def _public(response, etag, cache_control, headers=None):
     return response
 
 
-def answer_conditionally(response):
+def answer_conditionally(response, req, ctx_g):
     """A public answer, or 304 (412) when the request's conditional headers say so.
 
     Only answers a view made public (``public_response``, ``public_bytes``) are
@@ -108,23 +108,22 @@ def answer_conditionally(response):
     reads gets nothing from it but a ``Date`` header that is dropped anyway
     (13 µs of a 260 µs cached read), so it is skipped then.
 
-    The answer is looked at first: a private one (every authenticated read)
-    never reads the request, each read of which is a proxy lookup. ``getlist``,
-    not ``get``: werkzeug raises and catches a ``KeyError`` for a missing header.
+    ``getlist``, not ``get``: werkzeug raises and catches a ``KeyError`` for a
+    missing header.
     """
     cache_control = response.headers.getlist("Cache-Control")
     if not (cache_control and cache_control[0].startswith("public")):
         return response
-    environ = request.environ
+    environ = req.environ
     if any(name in environ for name in _CONDITIONAL_HEADERS):
-        response.make_conditional(request)
+        response.make_conditional(req)
         # make_conditional adds a Date header; the HTTP server (werkzeug's, gunicorn)
         # always sends its own, and a response must not carry two.
         response.headers.pop("Date", None)
     return response
 
 
-def no_content_type_without_body(response):
+def no_content_type_without_body(response, req, ctx_g):
     """A 204 has no body, so no ``Content-Type`` (Flask gives every response one;
     werkzeug drops it from a 304 itself)."""
     if response.status_code == 204:

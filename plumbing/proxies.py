@@ -3,7 +3,6 @@ through ``TRUSTED_PROXIES`` proxy hops, and the ``Host`` through ``TRUSTED_HOSTS
 
 import logging
 
-from flask import request
 from werkzeug.exceptions import SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wsgi import get_host
@@ -57,9 +56,9 @@ def trust_hosts(app):
         )
 
 
-def refuse_untrusted_host():
+def refuse_untrusted_host(req, ctx_g):
     """A request whose ``Host`` ``_CheckedHost`` replaced is 400 INVALID_HOST."""
-    if request.environ.get(UNTRUSTED_HOST):
+    if req.environ.get(UNTRUSTED_HOST):
         raise InvalidHost()
 
 

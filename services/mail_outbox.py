@@ -427,7 +427,7 @@ def sender_start(app):
     unless it runs already. Made for its app, so that no request looks the app up
     through ``current_app`` (each read of that proxy is a lookup)."""
 
-    def start_mail_sender():
+    def start_mail_sender(req, ctx_g):
         if app not in _senders:
             start_sender(app)
 
