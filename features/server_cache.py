@@ -63,7 +63,8 @@ import logging
 import time
 from functools import wraps
 
-from flask import current_app, request
+from flask import current_app
+from flask.globals import request_ctx
 from flask_caching import Cache
 
 from config import REDIS_TIMEOUTS, VERSION
@@ -83,9 +84,13 @@ cache = Cache()
 
 
 class _State:
-    """The cache's per-app state: its key namespace and whether the store is usable."""
+    """The cache's per-app state: its store (Flask-Caching's backend, looked up
+    once rather than through ``cache`` on each call), the app's response class,
+    its key namespace and whether the store is usable."""
 
-    def __init__(self, namespace):
+    def __init__(self, store, response_class, namespace):
+        self.store = store
+        self.response_class = response_class
         self.namespace = namespace
         self.unusable_until = 0.0
 
@@ -117,7 +122,9 @@ def init_app(app):
         app,
         config={**config, "CACHE_DEFAULT_TIMEOUT": ENTRY_TTL, "CACHE_KEY_PREFIX": "api-cache:"},
     )
-    app.extensions["server_cache"] = _State(namespace)
+    with app.app_context():
+        store = cache.cache
+    app.extensions["server_cache"] = _State(store, app.response_class, namespace)
 
 
 def cached(scope):
@@ -132,13 +139,13 @@ def cached(scope):
                 key = _key(state, scope)
                 if key is not None:
                     try:
-                        entry = cache.get(key)
+                        entry = state.store.get(key)
                     except Exception:
                         # Nor stored: one failed try, one warning (docs/performance.md).
                         state.failed("read an entry")
                         return view(*args, **kwargs)
                     if entry is not None:
-                        return _rebuild(entry)
+                        return _rebuild(state, entry)
                     response = view(*args, **kwargs)
                     _store(state, key, response)
                     return response
@@ -156,7 +163,7 @@ def _store(state, key, response):
     headers = [(name, response.headers[name]) for name in _KEPT_HEADERS if name in response.headers]
     entry = (response.get_data(), response.get_etag()[0], headers)
     try:
-        cache.set(key, entry)
+        state.store.set(key, entry)
     except Exception:
         state.failed("store an entry")
 
@@ -168,13 +175,14 @@ def _key(state, scope):
         version = current_token(autocommit_engine())
         if version is None:  # no version row (an emptied database): cannot cache safely
             return None
-    address = f"{request.scheme}://{request.host}{request.path}?{request.query_string!r}"
+    req = request_ctx.request  # not the proxy: read four times (pipeline.py)
+    address = f"{req.scheme}://{req.host}{req.path}?{req.query_string!r}"
     digest = hashlib.blake2b(address.encode(), digest_size=16).hexdigest()
     return f"{state.namespace}:{scope}:{version}:{digest}"
 
 
-def _rebuild(entry):
+def _rebuild(state, entry):
     body, etag, headers = entry
-    response = current_app.response_class(body, headers=headers)
+    response = state.response_class(body, headers=headers)
     response.set_etag(etag)
     return response

@@ -9,6 +9,7 @@ import json
 from decimal import Decimal
 
 from flask import current_app, request
+from flask.globals import request_ctx
 from marshmallow import ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import BaseConverter
@@ -83,15 +84,16 @@ def _reject_nul(paths):
 
 def read_json_object():
     """The request body as a dict, or the contract's 415/400/413 error."""
-    if request.mimetype not in JSON_MIMETYPES:
+    req = request_ctx.request  # not the proxy: read three times (pipeline.py)
+    if req.mimetype not in JSON_MIMETYPES:
         raise UnsupportedMediaType()
     try:
-        raw = request.get_data(cache=True)  # 413 when Content-Length is past the limit
+        raw = req.get_data(cache=True)  # 413 when Content-Length is past the limit
     except BROKEN_BODY_ERRORS:
         raise MalformedRequest("The request body could not be read; it is broken.") from None
     # A chunked body has no Content-Length; Werkzeug then stops reading at the
     # limit and hands back the truncated bytes instead of refusing them.
-    if request.content_length is None and len(raw) >= current_app.config["MAX_CONTENT_LENGTH"]:
+    if req.content_length is None and len(raw) >= current_app.config["MAX_CONTENT_LENGTH"]:
         raise RequestEntityTooLarge()
     if not raw:
         raise MalformedRequest("The request body is empty; send a JSON object.")
