@@ -147,6 +147,16 @@ def measure(call, count):
     return min(runs), statistics.median(runs)
 
 
+def app_for(scenario, app):
+    """The app a scenario calls: the ceiling app for ``bare``, else the service."""
+    if scenario != "bare":
+        return app
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from ceiling_app import app as ceiling
+
+    return ceiling
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     # Checked below, not with ``choices``: Python 3.11's argparse refuses an empty list.
@@ -167,16 +177,12 @@ def main():
     app = build_app()
     environs = requests_for(app)
     if args.calls is not None:
-        call = caller(app, *environs[args.scenarios[0]])
+        call = caller(app_for(args.scenarios[0], app), *environs[args.scenarios[0]])
         for _ in range(args.calls):
             call()
         return
     for name in args.scenarios:
-        target = app
-        if name == "bare":
-            sys.path.insert(0, str(Path(__file__).resolve().parent))
-            from ceiling_app import app as target
-        call = caller(target, *environs[name])
+        call = caller(app_for(name, app), *environs[name])
         best, median = measure(call, args.count)
         print(f"{name:<10} {best:7.0f} us per request (median {median:.0f})", flush=True)
     if args.profile:
