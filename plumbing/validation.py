@@ -37,6 +37,12 @@ def _reject_constant(name):
     raise ValueError(f"{name} is not valid JSON")
 
 
+# Decimal, not float: 0.1 must stay 0.1, and 1.0000000000000001 must not become
+# 1.0 before a schema can refuse its third decimal place. One decoder for the
+# process: ``json.loads`` with these options builds a new one per call (3 µs of 4).
+_JSON_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant)
+
+
 def _is_unicode(text):
     """False for a string holding a lone surrogate (from an escape like ``\\ud800``),
     which no UTF-8 text can carry: nothing could store or send it back."""
@@ -98,9 +104,7 @@ def read_json_object():
     if not raw:
         raise MalformedRequest("The request body is empty; send a JSON object.")
     try:
-        # Decimal, not float: 0.1 must stay 0.1, and 1.0000000000000001 must not
-        # become 1.0 before a schema can refuse its third decimal place.
-        data = json.loads(raw.decode("utf-8"), parse_float=Decimal, parse_constant=_reject_constant)
+        data = _JSON_DECODER.decode(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise MalformedRequest("The request body is not valid UTF-8.") from None
     except RecursionError:
