@@ -35,9 +35,9 @@ and returns the response. Each list runs as one Flask hook (``Steps``), which
 looks both up once, from Flask's public context globals ``request_ctx.request``
 and ``app_ctx.g`` (``flask.globals``). Read through the ``request`` and ``g``
 proxies instead, each attribute would look the context up again, about 8,000
-instructions a read: a request's steps made 13 such reads, 4 % of an
-authenticated read (bench/README.md, round 9). Views read ``request`` and ``g``
-as usual.
+instructions a read: the steps made 13 such reads per request, and the own-user
+read ran 5.9 % fewer instructions without them (bench/README.md, round 9). Views
+read ``request`` and ``g`` as usual.
 
 Not request steps, set up by ``init_app`` of their own: the guard on the database
 session's commit that commits a claimed ``Idempotency-Key`` only together with its
