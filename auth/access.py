@@ -153,7 +153,7 @@ def authentication_of(req, ctx_g):
     if auth is None:
         auth = ctx_g.authentication = _authenticate(req)
         if auth.reason:
-            ctx_g.auth_failure = auth.reason  # as note_auth_failure does
+            note_auth_failure(auth.reason)
     return auth
 
 
