@@ -184,6 +184,27 @@ class Server:
         self.log.close()
 
 
+def service_env(database_url, workers):
+    """The environment the service runs in for a benchmark: rate limits on (in
+    ``memory://`` unless ``RATELIMIT_STORAGE_URI`` says otherwise) with amounts no
+    run reaches, the JSON log line at INFO, ``workers`` gunicorn workers, and the
+    caller's environment but its ``CACHE_URL`` (the service's default unless
+    ``--cache``)."""
+    return {
+        **{k: v for k, v in os.environ.items() if k not in ("CACHE_URL",)},
+        "FLASK_SKIP_DOTENV": "1",
+        "APP_ENV": "development",
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "DATABASE_URL": database_url,
+        "LOG_LEVEL": "INFO",
+        "RATELIMIT_ENABLED": "true",
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_DEFAULT": HIGH_LIMIT,
+        "RATELIMIT_FEEDBACK": HIGH_LIMIT,
+        "WEB_CONCURRENCY": str(workers),
+    }
+
+
 def flask(env, *args):
     done = subprocess.run(
         [str(VENV / "bin" / "python"), "-m", "flask", "--app", "app", *args],
@@ -651,19 +672,7 @@ def main():
         if not database_url.startswith("postgresql"):
             sys.exit("--fastapi compares on PostgreSQL: DATABASE_URL must be postgresql+psycopg://")
         create_database(database_url)
-    env = {
-        **{k: v for k, v in os.environ.items() if k not in ("CACHE_URL",)},
-        "FLASK_SKIP_DOTENV": "1",
-        "APP_ENV": "development",
-        "SECRET_KEY": secrets.token_urlsafe(48),
-        "DATABASE_URL": database_url,
-        "LOG_LEVEL": "INFO",
-        "RATELIMIT_ENABLED": "true",
-        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
-        "RATELIMIT_DEFAULT": HIGH_LIMIT,
-        "RATELIMIT_FEEDBACK": HIGH_LIMIT,
-        "WEB_CONCURRENCY": str(args.workers),
-    }
+    env = service_env(database_url, args.workers)
     if args.cache is not None:
         env["CACHE_URL"] = args.cache
     count = prepare_database(env, args.products)

@@ -30,7 +30,6 @@ import argparse
 import http.client
 import json
 import os
-import secrets
 import shutil
 import signal
 import subprocess
@@ -39,7 +38,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from compare import HIGH_LIMIT, HOST, RESULTS, ROOT, VENV, free_port  # bench/ is on sys.path
+from compare import HOST, RESULTS, ROOT, VENV, free_port, service_env  # bench/ is on sys.path
 
 FEEDBACK = {"name": "Bench", "email": "bench@example.com", "message": "A profiling message."}
 # name -> (WSGI app, method, path, body, sends the viewer's token)
@@ -57,18 +56,10 @@ WARM_UP = 10  # requests before the counted ones, in both runs: first-use costs 
 
 
 def server_env(port):
+    """``compare.py``'s service environment, for one worker on ``port`` under valgrind."""
+    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{RESULTS}/compare.db"
     return {
-        **os.environ,
-        "FLASK_SKIP_DOTENV": "1",
-        "APP_ENV": "development",
-        "SECRET_KEY": secrets.token_urlsafe(48),
-        "DATABASE_URL": os.environ.get("DATABASE_URL") or f"sqlite:///{RESULTS}/compare.db",
-        "LOG_LEVEL": "INFO",
-        "RATELIMIT_ENABLED": "true",
-        "RATELIMIT_STORAGE_URI": "memory://",
-        "RATELIMIT_DEFAULT": HIGH_LIMIT,
-        "RATELIMIT_FEEDBACK": HIGH_LIMIT,
-        "WEB_CONCURRENCY": "1",
+        **service_env(database_url, workers=1),
         "GUNICORN_TIMEOUT": "600",  # valgrind runs the worker about 50 times slower
         "GUNICORN_BIND": f"{HOST}:{port}",
         "MAIL_SENDER": "command",
